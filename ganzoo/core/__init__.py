@@ -1,0 +1,1 @@
+"""Core: interfaces, the shared trainer, checkpoints, data stores and run folders."""

@@ -1,0 +1,163 @@
+"""The catalog: every model, loss and dataset source the loaded plugins registered.
+
+Each plugin's hooks are called one plugin at a time with a ``register`` callback that
+records attribution and rejects duplicates. A plugin whose hook raises (or registers a
+name another plugin already has) is marked failed and none of its registrations are kept,
+so the catalog never holds half a plugin.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+from ganzoo.core.errors import UnknownNameError
+from ganzoo.zoo.descriptors import DatasetInfo, LossInfo, ModelInfo
+from ganzoo.zoo.plugins import PluginRecord, fail, load_plugins, new_plugin_manager
+
+KINDS = ("model", "loss", "dataset")
+_HOOKS = {
+    "register_models": ("model", ModelInfo),
+    "register_losses": ("loss", LossInfo),
+    "register_datasets": ("dataset", DatasetInfo),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered descriptor and the plugin that gave it."""
+
+    info: Any
+    plugin: PluginRecord
+
+    @property
+    def kind(self) -> str:
+        return self.info.kind
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {
+            "kind": self.kind,
+            "name": self.name,
+            "description": self.info.description,
+            "plugin": self.plugin.name,
+            "distribution": self.plugin.distribution,
+            "version": self.plugin.version,
+        }
+        options = getattr(self.info, "options", ())
+        if options:
+            out["options"] = [o.as_dict() for o in options]
+        return out
+
+
+class DuplicateNameError(Exception):
+    pass
+
+
+class Catalog:
+    def __init__(self) -> None:
+        self.plugins: list[PluginRecord] = []
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+
+    @classmethod
+    def from_entry_points(cls, entry_points: list | None = None) -> Catalog:
+        catalog = cls()
+        pm = new_plugin_manager()
+        catalog.plugins = load_plugins(pm, entry_points)
+        for record in catalog.plugins:
+            if record.status == "ok":
+                catalog._register_plugin(pm, record)
+        return catalog
+
+    def _register_plugin(self, pm: Any, record: PluginRecord) -> None:
+        staged: list[Entry] = []
+
+        def make_register(kind: str, info_type: type):
+            def register(info: Any, **_future: Any) -> None:
+                if not isinstance(info, info_type):
+                    raise TypeError(f"expected a {info_type.__name__}, got {type(info).__name__}")
+                taken = self._entries[kind].get(info.name) or next(
+                    (e for e in staged if e.kind == kind and e.name == info.name), None
+                )
+                if taken is not None:
+                    raise DuplicateNameError(
+                        f"{kind} {info.name!r} from plugin {record.label} is already "
+                        f"registered by plugin {taken.plugin.label}"
+                    )
+                staged.append(Entry(info, record))
+
+            return register
+
+        for hook_name in record.hooks:
+            if hook_name not in _HOOKS:
+                continue
+            kind, info_type = _HOOKS[hook_name]
+            impl = next(
+                i
+                for i in getattr(pm.hook, hook_name).get_hookimpls()
+                if i.plugin is record.module_object
+            )
+            try:
+                impl.function(register=make_register(kind, info_type))
+            except DuplicateNameError as exc:
+                fail(record, f"duplicate name: {exc}")
+            except Exception as exc:  # a hook that raises must not break the catalog
+                fail(record, f"hook {hook_name} raised {type(exc).__name__}: {exc}")
+            if record.status == "failed":
+                return
+        for entry in staged:
+            self._entries[entry.kind][entry.name] = entry
+            record.provides.append(f"{entry.kind}:{entry.name}")
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: str | None = None, pattern: str | None = None) -> list[Entry]:
+        kinds = KINDS if kind is None else (kind,)
+        out = []
+        for k in kinds:
+            for name in sorted(self._entries[k]):
+                if pattern is None or fnmatch.fnmatchcase(name, pattern):
+                    out.append(self._entries[k][name])
+        return out
+
+    def get(self, kind: str, name: str) -> Entry:
+        entry = self._entries[kind].get(name)
+        if entry is not None:
+            return entry
+        close = difflib.get_close_matches(name, self.names(kind), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        available = ", ".join(self.names(kind)) or "none installed"
+        word = "dataset source" if kind == "dataset" else kind
+        raise UnknownNameError(f"unknown {word} {name!r}{hint} (available: {available})")
+
+    def model(self, name: str) -> Entry:
+        return self.get("model", name)
+
+    def loss(self, name: str) -> Entry:
+        return self.get("loss", name)
+
+    def dataset(self, name: str) -> Entry:
+        return self.get("dataset", name)
+
+
+_CATALOG: Catalog | None = None
+
+
+def get_catalog() -> Catalog:
+    """The process-wide catalog, built on first use."""
+    global _CATALOG
+    if _CATALOG is None:
+        _CATALOG = Catalog.from_entry_points()
+    return _CATALOG
+
+
+def reset_catalog() -> None:
+    """Forget the cached catalog (tests change installed plugins and the environment)."""
+    global _CATALOG
+    _CATALOG = None

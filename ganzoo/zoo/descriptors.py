@@ -1,0 +1,173 @@
+"""What plugins register: cheap descriptors, never built networks.
+
+A descriptor names a factory either as a callable or as an import string
+``"package.module:attribute"`` resolved on first use, so registering (and ``ganzoo list``)
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganzoo.core.errors import ConfigError
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configurable value of a model or a loss, with its type, default and limits."""
+
+    name: str
+    type: str
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _TYPES:
+            raise ValueError(f"option {self.name!r}: type must be one of {sorted(_TYPES)}")
+
+    def parse(self, raw: Any, owner: str = "") -> Any:
+        """Convert ``raw`` (a string from the command line, or a Python value) and check it."""
+        where = f"{owner} option {self.name!r}" if owner else f"option {self.name!r}"
+        value = _convert(raw, self.type, where)
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices)
+            raise ConfigError(f"{where} must be one of {allowed}; got {value!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{where} must be at least {self.minimum}; got {value!r}")
+        return value
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "default": self.default}
+        if self.help:
+            out["help"] = self.help
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        return out
+
+
+def _convert(raw: Any, kind: str, where: str) -> Any:
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ConfigError(f"{where} must be true or false; got {raw!r}")
+    if kind == "int" and isinstance(raw, float) and not raw.is_integer():
+        raise ConfigError(f"{where} must be a whole number; got {raw!r}")
+    if isinstance(raw, bool) and kind != "str":
+        raise ConfigError(f"{where} must be a {kind}; got {raw!r}")
+    try:
+        return _TYPES[kind](raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a {kind}; got {raw!r}") from None
+
+
+def resolve_options(
+    options: tuple[Option, ...], given: Mapping[str, Any], owner: str
+) -> dict[str, Any]:
+    """Defaults overlaid with ``given``; unknown names and bad values raise ``ConfigError``."""
+    known = {o.name: o for o in options}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        names = ", ".join(sorted(known)) or "none"
+        raise ConfigError(f"{owner} has no option {unknown[0]!r} (its options: {names})")
+    return {
+        name: opt.parse(given[name], owner) if name in given else opt.default
+        for name, opt in known.items()
+    }
+
+
+def resolve_factory(target: str | Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an import string ``"pkg.mod:attr"`` into the object it names."""
+    if callable(target):
+        return target
+    module_name, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+def _check_common(info: Any) -> None:
+    if not isinstance(info.name, str) or not info.name or any(c.isspace() for c in info.name):
+        raise ValueError(f"invalid name {info.name!r}: a non-empty string without spaces")
+    if not (callable(info.factory) or (isinstance(info.factory, str) and ":" in info.factory)):
+        raise ValueError(f"{info.name}: factory must be a callable or 'module:attribute'")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A GAN model: ``factory(data_shape, **options)`` returns a ``ganzoo.GAN``.
+
+    ``data_shape`` is ``(channels, height, width)`` for images or ``(dim,)`` for points.
+    ``train_step`` optionally names a ``ganzoo.core.steps.TrainStep`` subclass for GAN
+    families whose update differs from the alternating D/G step.
+    """
+
+    name: str
+    description: str
+    factory: str | Callable[..., Any]
+    data_kinds: tuple[str, ...] = ("image",)
+    options: tuple[Option, ...] = ()
+    default_resolution: int = 64
+    reference: str = ""
+    train_step: str | Callable[..., Any] | None = None
+    kind: str = field(default="model", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        bad = set(self.data_kinds) - {"image", "points"}
+        if bad or not self.data_kinds:
+            raise ValueError(f"{self.name}: data_kinds must be drawn from 'image', 'points'")
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """An adversarial loss: ``factory(**options)`` returns a ``ganzoo.Loss``."""
+
+    name: str
+    description: str
+    factory: str | Callable[..., Any]
+    options: tuple[Option, ...] = ()
+    formula: str = ""
+    reference: str = ""
+    kind: str = field(default="loss", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset source for specs ``NAME`` or ``NAME:ARGUMENT``.
+
+    ``factory(request)`` takes a ``ganzoo.core.data.DataRequest`` and returns a
+    ``ganzoo.core.data.DataStore``. ``data_kind`` is ``"image"`` or ``"points"``.
+    """
+
+    name: str
+    description: str
+    factory: str | Callable[..., Any]
+    data_kind: str = "image"
+    argument: str | None = None
+    argument_required: bool = False
+    kind: str = field(default="dataset", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if self.data_kind not in ("image", "points"):
+            raise ValueError(f"{self.name}: data_kind must be 'image' or 'points'")

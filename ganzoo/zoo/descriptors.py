@@ -15,6 +15,7 @@ from typing import Any
 from ganzoo.core.errors import ConfigError
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+_WORDS = {"int": "a whole number", "float": "a number", "str": "a string"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -66,14 +67,14 @@ def _convert(raw: Any, kind: str, where: str) -> Any:
         if text in _FALSE:
             return False
         raise ConfigError(f"{where} must be true or false; got {raw!r}")
-    if kind == "int" and isinstance(raw, float) and not raw.is_integer():
-        raise ConfigError(f"{where} must be a whole number; got {raw!r}")
-    if isinstance(raw, bool) and kind != "str":
-        raise ConfigError(f"{where} must be a {kind}; got {raw!r}")
+    if (kind == "int" and isinstance(raw, float) and not raw.is_integer()) or (
+        isinstance(raw, bool) and kind != "str"
+    ):
+        raise ConfigError(f"{where} must be {_WORDS[kind]}; got {raw!r}")
     try:
         return _TYPES[kind](raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{where} must be a {kind}; got {raw!r}") from None
+        raise ConfigError(f"{where} must be {_WORDS[kind]}; got {raw!r}") from None
 
 
 def resolve_options(

@@ -1,0 +1,100 @@
+"""The Python API: list what is installed, create models, load trained generators.
+
+    >>> import ganzoo
+    >>> ganzoo.list_models()
+    ['dcgan', 'mlp']
+    >>> gan = ganzoo.create("dcgan", resolution=64, channels=3)
+    >>> G = ganzoo.load("runs/.../checkpoints/step-0002000.safetensors")
+    >>> images = G.sample(16, seed=0)          # (16, 3, 64, 64) in [-1, 1]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo.core.errors import CheckpointError, ConfigError, UnknownNameError
+from ganzoo.zoo.catalog import get_catalog
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    return [e.name for e in get_catalog().entries("model", pattern)]
+
+
+def list_losses(pattern: str | None = None) -> list[str]:
+    return [e.name for e in get_catalog().entries("loss", pattern)]
+
+
+def list_datasets(pattern: str | None = None) -> list[str]:
+    return [e.name for e in get_catalog().entries("dataset", pattern)]
+
+
+def create(
+    name: str,
+    *,
+    resolution: int | None = None,
+    channels: int = 3,
+    points: bool = False,
+    **options: Any,
+):
+    """Build a fresh ``ganzoo.GAN`` (generator + discriminator) by model name.
+
+    Image models are built for ``(channels, resolution, resolution)`` (the model's default
+    resolution when omitted); ``points=True`` builds a model for 2D points instead.
+    Other keyword arguments are the model's options (see ``ganzoo list --json``).
+    """
+    from ganzoo.core.build import build_model, data_shape_for
+
+    catalog = get_catalog()
+    entry = catalog.model(name)
+    kind = "points" if points else "image"
+    if not points and "image" not in entry.info.data_kinds:
+        kind = entry.info.data_kinds[0]
+    data_shape = data_shape_for(entry, kind, resolution, channels)
+    gan, _ = build_model(name, data_shape, options, catalog)
+    return gan
+
+
+def create_loss(name: str, **options: Any):
+    """Build a ``ganzoo.Loss`` by name."""
+    from ganzoo.core.build import build_loss
+
+    return build_loss(name, options)[0]
+
+
+def load(path: str, device: str = "cpu"):
+    """Rebuild the generator a checkpoint describes, load its weights, return it in eval mode.
+
+    The checkpoint needs no other information; ``generator.checkpoint`` keeps its metadata.
+    """
+
+    from ganzoo.core.build import build_model
+    from ganzoo.core.checkpoint import Checkpoint
+    from ganzoo.core.device import resolve_device
+
+    checkpoint = Checkpoint(path)
+    name = checkpoint.model
+    catalog = get_catalog()
+    try:
+        catalog.model(name)
+    except UnknownNameError:
+        origin = checkpoint.raw.get("model_distribution", "an unknown plugin")
+        version = checkpoint.raw.get("model_plugin_version", "")
+        raise CheckpointError(
+            f"{path} needs model {name!r} from {origin} {version}".rstrip()
+            + ", which no installed plugin provides"
+        ) from None
+    config = checkpoint.json("model_config")
+    if not isinstance(config, dict) or "data_shape" not in config:
+        raise CheckpointError(f"{path}: model_config lacks the data shape")
+    data_shape = tuple(config.pop("data_shape"))
+    try:
+        gan, _ = build_model(name, data_shape, config, catalog)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: cannot rebuild model {name!r}: {exc}") from None
+    generator = gan.generator
+    checkpoint.load_module("generator", generator)
+    generator.eval()
+    generator.to(resolve_device(device))
+    generator.checkpoint = {k: v for k, v in checkpoint.raw.items() if not k.startswith("optim.")}
+    generator.data_kind = checkpoint.raw.get("data_kind", "image")
+    return generator

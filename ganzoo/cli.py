@@ -1,0 +1,219 @@
+"""The ``ganzoo`` command line. Heavy imports (torch) happen inside commands, never at import
+time, so ``ganzoo --help``, ``ganzoo list`` and ``ganzoo plugins`` start fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from ganzoo import __version__
+from ganzoo.console import error, print_json, print_table
+from ganzoo.core.errors import GanzooError
+
+DEBUG_ENV = "GANZOO_DEBUG"
+KIND_ALIASES = {
+    "model": "model",
+    "models": "model",
+    "loss": "loss",
+    "losses": "loss",
+    "dataset": "dataset",
+    "datasets": "dataset",
+}
+
+
+def _parse_pairs(pairs: tuple[str, ...], flag: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=flag)
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganzoo")
+def cli() -> None:
+    """ganzoo: a plugin-based zoo of GANs.
+
+    \b
+    ganzoo list                           models, losses and dataset sources
+    ganzoo train dcgan                    train on the embedded default dataset
+    ganzoo train dcgan --dataset folder:./art
+    ganzoo sample runs/.../checkpoints/step-0000500.safetensors -o grid.png
+    """
+
+
+@cli.command("list")
+@click.argument("pattern", required=False)
+@click.option(
+    "--kind",
+    "kind",
+    type=click.Choice(sorted(KIND_ALIASES)),
+    help="Only this kind: model, loss or dataset.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def list_command(pattern: str | None, kind: str | None, as_json: bool) -> None:
+    """List registered models, losses and dataset sources, and which plugin gave each.
+
+    PATTERN is a shell-style wildcard on the name, e.g. 'dc*'.
+    """
+    from ganzoo.zoo.catalog import get_catalog
+
+    entries = get_catalog().entries(KIND_ALIASES[kind] if kind else None, pattern)
+    if as_json:
+        print_json([entry.as_dict() for entry in entries])
+        return
+    rows = [
+        (
+            e.kind,
+            e.name,
+            e.info.description,
+            f"{e.plugin.name} ({e.plugin.distribution})",
+            e.plugin.version,
+        )
+        for e in entries
+    ]
+    print_table("ganzoo catalog", ("kind", "name", "description", "plugin", "version"), rows)
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def plugins_command(as_json: bool) -> None:
+    """List installed plugins: distribution, version, hooks and status (with the reason
+    for any failure)."""
+    from ganzoo.zoo.catalog import get_catalog
+
+    records = get_catalog().plugins
+    if as_json:
+        print_json([record.as_dict() for record in records])
+        return
+    rows = [
+        (
+            r.name,
+            r.distribution,
+            r.version,
+            ", ".join(r.hooks) or "-",
+            r.status if not r.errors else f"{r.status}: {'; '.join(r.errors)}",
+        )
+        for r in records
+    ]
+    print_table("ganzoo plugins", ("plugin", "distribution", "version", "hooks", "status"), rows)
+
+
+# Options that --resume may change; every other training setting comes from the run folder.
+RESUME_OVERRIDES = {"steps", "epochs", "device", "log_every", "sample_every", "ckpt_every"}
+
+
+@cli.command("train")
+@click.argument("model", required=False)
+@click.option("--dataset", "-d", default=None, help="Dataset spec: folder:PATH, shapes, ring8...")
+@click.option("--loss", "-l", default="non-saturating", show_default=True, help="Loss name.")
+@click.option("--resolution", "-r", type=int, default=None, help="Image size (model default).")
+@click.option("--channels", "-c", type=int, default=3, show_default=True, help="1 or 3.")
+@click.option("--option", "-o", "options", multiple=True, help="Model option KEY=VALUE.")
+@click.option("--loss-option", "loss_options", multiple=True, help="Loss option KEY=VALUE.")
+@click.option("--steps", type=int, default=None, help="Generator steps (default 2000).")
+@click.option("--epochs", type=float, default=None, help="Passes over the data, not --steps.")
+@click.option("--batch-size", "-b", type=int, default=64, show_default=True)
+@click.option("--d-steps", type=int, default=1, show_default=True, help="D steps per G step.")
+@click.option("--lr-g", type=float, default=2e-4, show_default=True)
+@click.option("--lr-d", type=float, default=2e-4, show_default=True)
+@click.option("--beta1", type=float, default=0.5, show_default=True)
+@click.option("--beta2", type=float, default=0.999, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option(
+    "--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True
+)
+@click.option("--dataset-size", type=int, default=None, help="Samples for procedural sets.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder.")
+@click.option("--resume", type=click.Path(file_okay=False), default=None, help="Run to resume.")
+@click.option("--log-every", type=int, default=None, help="Steps between metric lines.")
+@click.option("--sample-every", type=int, default=None, help="Steps between sample grids.")
+@click.option("--ckpt-every", type=int, default=None, help="Steps between checkpoints.")
+@click.option("--keep", type=int, default=3, show_default=True, help="Checkpoints kept.")
+@click.pass_context
+def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
+    """Train MODEL (default dcgan) on a dataset (default: the embedded 'shapes' set).
+
+    Writes a run folder (config, metrics.jsonl, sample grids, safetensors checkpoints)
+    and ends by printing where the samples and the checkpoint are.
+    """
+    from ganzoo.core.session import resume_run, start_run
+
+    kw["model_options"] = _parse_pairs(kw.pop("options"), "--option")
+    kw["loss_options"] = _parse_pairs(kw.pop("loss_options"), "--loss-option")
+    if kw["resume"]:
+        given = {
+            name
+            for name in ctx.params
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        } - RESUME_OVERRIDES - {"resume"}
+        if given:
+            flags = ", ".join(sorted("--" + g.replace("_", "-") for g in given))
+            allowed = ", ".join(sorted("--" + o.replace("_", "-") for o in RESUME_OVERRIDES))
+            raise GanzooError(
+                f"--resume takes its settings from the run folder; {flags} cannot be changed "
+                f"(allowed: {allowed})"
+            )
+        result = resume_run(kw["resume"], {k: kw[k] for k in RESUME_OVERRIDES if kw[k] is not None})
+    else:
+        kw.pop("resume")
+        result = start_run(model or "dcgan", kw)
+    click.echo(f"run folder: {result.run_dir}")
+    click.echo(f"samples:    {result.samples}")
+    click.echo(f"checkpoint: {result.checkpoint}")
+
+
+@cli.command("sample")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+@click.option("--format", "fmt", type=click.Choice(["png", "npy"]), default=None,
+              help="png grid (or scatter plot for 2D points) or raw npy; default from -o.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--nrow", type=int, default=None, help="Images per grid row.")
+def sample_command(
+    checkpoint: str, count: int, seed: int, output: str | None, fmt: str | None, device: str,
+    nrow: int | None,
+) -> None:
+    """Draw samples from a checkpoint; the checkpoint describes its own model."""
+    from ganzoo.core.sampling import sample_to_file
+
+    path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow)
+    click.echo(str(path))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every user-facing error is one line on stderr and a non-zero exit."""
+    debug = os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    try:
+        cli.main(args=argv, prog_name="ganzoo", standalone_mode=False)
+    except GanzooError as exc:
+        if debug:
+            raise
+        error(str(exc))
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        error("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # never a traceback for the user; GANZOO_DEBUG=1 shows it
+        if debug:
+            raise
+        error(f"{type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,84 @@
+"""Training progress: a rich bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from ganzoo.console import is_terminal
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+class TrainingProgress:
+    def __init__(self, total: int, start: int, log_every: int, title: str) -> None:
+        self.total = total
+        self.start = start
+        self.log_every = log_every
+        self.title = title
+        self.rich = is_terminal(sys.stderr)
+        self._bar: Any = None
+        self._t0 = time.perf_counter()
+        self._last_t = self._t0
+        self._last_step = start
+        self.rate = 0.0
+
+    def __enter__(self) -> TrainingProgress:
+        if self.rich:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("{task.fields[metrics]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(
+                self.title, total=self.total, completed=self.start, rate="", metrics=""
+            )
+        else:
+            sys.stderr.write(f"{self.title}: step {self.start}/{self.total}\n")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def update(self, step: int, metrics: dict[str, float] | None) -> None:
+        """Called every step; ``metrics`` is given every ``log_every`` steps."""
+        now = time.perf_counter()
+        if metrics is not None:
+            self.rate = (step - self._last_step) / max(now - self._last_t, 1e-9)
+            self._last_t, self._last_step = now, step
+        if self._bar is not None:
+            fields: dict[str, Any] = {}
+            if metrics is not None:
+                fields = {"rate": f"{self.rate:.1f} it/s", "metrics": format_metrics(metrics)}
+            self._bar.update(self._task, completed=step, **fields)
+        elif metrics is not None:
+            sys.stderr.write(
+                f"step {step}/{self.total}  {self.rate:.1f} it/s  {format_metrics(metrics)}\n"
+            )
+            sys.stderr.flush()
+
+    def message(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(text)
+        else:
+            sys.stderr.write(text + "\n")

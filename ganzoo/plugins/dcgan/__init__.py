@@ -1,0 +1,22 @@
+"""Built-in DCGAN model (Radford, Metz & Chintala 2015)."""
+
+from ganzoo import hookimpl
+from ganzoo.zoo.descriptors import ModelInfo, Option
+
+
+@hookimpl
+def register_models(register):
+    register(
+        ModelInfo(
+            name="dcgan",
+            description="Deep convolutional GAN: strided (transposed) convs with batch norm",
+            factory="ganzoo.plugins.dcgan.networks:build",
+            data_kinds=("image",),
+            default_resolution=64,
+            options=(
+                Option("latent_dim", "int", 100, "size of z", minimum=1),
+                Option("width", "int", 64, "channels of G's last and D's first layer", minimum=1),
+            ),
+            reference="Radford et al. 2015, arXiv:1511.06434",
+        )
+    )

@@ -1,0 +1,25 @@
+"""Built-in fully connected GAN (Goodfellow et al. 2014) for images and 2D points."""
+
+from ganzoo import hookimpl
+from ganzoo.zoo.descriptors import ModelInfo, Option
+
+
+@hookimpl
+def register_models(register):
+    register(
+        ModelInfo(
+            name="mlp",
+            description="Vanilla fully connected GAN, for flattened images or 2D points",
+            factory="ganzoo.plugins.mlp.networks:build",
+            data_kinds=("image", "points"),
+            default_resolution=32,
+            options=(
+                Option("latent_dim", "int", 64, "size of z", minimum=1),
+                Option("hidden", "int", 256, "units in each hidden layer", minimum=1),
+                Option("depth", "int", 3, "hidden layers in G and in D", minimum=1),
+                Option("batch_norm", "bool", False, "batch norm after G's hidden layers"),
+                Option("dropout", "float", 0.0, "dropout in D's hidden layers", minimum=0.0),
+            ),
+            reference="Goodfellow et al. 2014, arXiv:1406.2661",
+        )
+    )

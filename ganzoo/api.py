@@ -1,11 +1,11 @@
 """The Python API: list what is installed, create models, load trained generators.
 
-    >>> import ganzoo
-    >>> ganzoo.list_models()
-    ['dcgan', 'mlp']
-    >>> gan = ganzoo.create("dcgan", resolution=64, channels=3)
-    >>> G = ganzoo.load("runs/.../checkpoints/step-0002000.safetensors")
-    >>> images = G.sample(16, seed=0)          # (16, 3, 64, 64) in [-1, 1]
+>>> import ganzoo
+>>> ganzoo.list_models()
+['dcgan', 'mlp']
+>>> gan = ganzoo.create("dcgan", resolution=64, channels=3)
+>>> G = ganzoo.load("runs/.../checkpoints/step-0002000.safetensors")
+>>> images = G.sample(16, seed=0)          # (16, 3, 64, 64) in [-1, 1]
 """
 
 from __future__ import annotations

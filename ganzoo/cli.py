@@ -126,9 +126,7 @@ RESUME_OVERRIDES = {"steps", "epochs", "device", "log_every", "sample_every", "c
 @click.option("--beta2", type=float, default=0.999, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option(
-    "--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True
-)
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option("--dataset-size", type=int, default=None, help="Samples for procedural sets.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder.")
 @click.option("--resume", type=click.Path(file_okay=False), default=None, help="Run to resume.")
@@ -148,11 +146,15 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     kw["model_options"] = _parse_pairs(kw.pop("options"), "--option")
     kw["loss_options"] = _parse_pairs(kw.pop("loss_options"), "--loss-option")
     if kw["resume"]:
-        given = {
-            name
-            for name in ctx.params
-            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-        } - RESUME_OVERRIDES - {"resume"}
+        given = (
+            {
+                name
+                for name in ctx.params
+                if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+            }
+            - RESUME_OVERRIDES
+            - {"resume"}
+        )
         if given:
             flags = ", ".join(sorted("--" + g.replace("_", "-") for g in given))
             allowed = ", ".join(sorted("--" + o.replace("_", "-") for o in RESUME_OVERRIDES))
@@ -174,12 +176,22 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
 @click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
-@click.option("--format", "fmt", type=click.Choice(["png", "npy"]), default=None,
-              help="png grid (or scatter plot for 2D points) or raw npy; default from -o.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["png", "npy"]),
+    default=None,
+    help="png grid (or scatter plot for 2D points) or raw npy; default from -o.",
+)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 def sample_command(
-    checkpoint: str, count: int, seed: int, output: str | None, fmt: str | None, device: str,
+    checkpoint: str,
+    count: int,
+    seed: int,
+    output: str | None,
+    fmt: str | None,
+    device: str,
     nrow: int | None,
 ) -> None:
     """Draw samples from a checkpoint; the checkpoint describes its own model."""

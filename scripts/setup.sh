@@ -16,5 +16,5 @@ fi
 .venv/bin/python scripts/check_torch.py
 
 if [ "${1:-}" != "--no-train" ]; then
-  .venv/bin/ganzoo train dcgan --resolution 32 --steps 600 -o width=32 --out runs/quickstart-$(date +%Y%m%d-%H%M%S)
+  .venv/bin/ganzoo train dcgan --resolution 32 --steps 1200 -o width=32 --out runs/quickstart-$(date +%Y%m%d-%H%M%S)
 fi

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-train
 .venv/bin/python -m pip install --quiet -c scripts/pins.txt ./examples/ganzoo-plugin-example
 .venv/bin/ruff check .
-.venv/bin/ruff format --check .
+.venv/bin/ruff format --check ganzoo tests benchmarks examples scripts
 .venv/bin/python -m pytest -q "$@"

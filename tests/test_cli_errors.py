@@ -77,7 +77,7 @@ def test_sample_names_a_missing_plugin(run_cli, tmp_path):
 
     with safe_open(result.checkpoint, framework="pt") as handle:
         meta = handle.metadata()
-        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
     meta.update(
         model="stylegan9", model_distribution="ganzoo-stylegan9", model_plugin_version="2.0"
     )

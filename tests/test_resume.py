@@ -9,7 +9,7 @@ from ganzoo.core.session import resume_run, start_run
 
 def _tensors(path):
     with safe_open(path, framework="pt") as handle:
-        return {k: handle.get_tensor(k) for k in handle.keys()}
+        return {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
 
 
 def _assert_identical(a, b):

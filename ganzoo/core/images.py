@@ -16,8 +16,9 @@ SCATTER_SIZE = 512
 def save_grid(samples: Tensor, path: Path, nrow: int | None = None) -> Path:
     """Model-space images in [-1, 1] -> one PNG grid."""
     nrow = nrow or max(1, math.ceil(math.sqrt(len(samples))))
-    save_image(samples.float().cpu(), path, nrow=nrow, padding=2, normalize=True,
-               value_range=(-1, 1))
+    save_image(
+        samples.float().cpu(), path, nrow=nrow, padding=2, normalize=True, value_range=(-1, 1)
+    )
     return Path(path)
 
 

@@ -86,13 +86,19 @@ class RunFolder:
         with self.metrics_path.open("a") as handle:
             handle.write(json.dumps(record) + "\n")
 
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        lines = self.metrics_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    @property
+    def curves_path(self) -> Path:
+        return self.root / "losses.png"
+
     def truncate_metrics(self, after_step: int) -> None:
         """Drop records past ``after_step``: a resumed run redoes those steps."""
         if not self.metrics_path.exists():
             return
-        kept = [
-            line
-            for line in self.metrics_path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= after_step
-        ]
-        atomic_write_bytes(self.metrics_path, "".join(k + "\n" for k in kept).encode())
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= after_step]
+        atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept).encode())

@@ -26,6 +26,7 @@ from ganzoo.core.checkpoint import (
     save_checkpoint,
 )
 from ganzoo.core.config import TrainConfig
+from ganzoo.core.curves import save_loss_curves
 from ganzoo.core.data import DataStore
 from ganzoo.core.errors import TrainingError
 from ganzoo.core.images import save_grid, save_scatter
@@ -161,6 +162,7 @@ class Trainer:
         self.draws = int(checkpoint.text("data_draws"))
 
     def save_samples(self) -> Path:
+        save_loss_curves(self.folder.read_metrics(), self.folder.curves_path)
         if self.store.kind == "points":
             samples = self._generate(self.fixed_z)
             path = self.folder.sample_path(self.step)

@@ -66,6 +66,8 @@ def disabled_names() -> set[str]:
 
 def fail(record: PluginRecord, reason: str) -> None:
     """Mark ``record`` failed; in strict mode raise instead of carrying on."""
+    # Some messages span lines (pluggy's do); one line keeps the table and strict mode whole.
+    reason = " ".join(reason.split())
     record.status = "failed"
     record.errors.append(reason)
     if strict_mode():
@@ -136,12 +138,17 @@ def load_plugins(
             continue
         try:
             module = ep.load()
-        except Exception as exc:  # a broken plugin must not take the CLI down
+        except (Exception, SystemExit) as exc:  # a broken plugin must not take the CLI down
             fail(record, f"import failed: {type(exc).__name__}: {exc}")
             continue
         unknown = _unknown_hooks(module, known)
         if unknown:
             fail(record, "; ".join(unknown))
+            continue
+        owner = pm.get_plugin(record.name)
+        if owner is not None:
+            first = next(r for r in records if r.module_object is owner)
+            fail(record, f"plugin name {record.name!r} is already used by plugin {first.label}")
             continue
         try:
             pm.register(module, name=record.name)

@@ -13,9 +13,7 @@ def register_losses(register):
             name="minimax",
             description="Original saturating minimax GAN loss",
             factory="ganzoo.plugins.losses.adversarial:MinimaxLoss",
-            formula=(
-                "D: min -E[log D(x)] - E[log(1 - D(G(z)))];  G: min E[log(1 - D(G(z)))]"
-            ),
+            formula=("D: min -E[log D(x)] - E[log(1 - D(G(z)))];  G: min E[log(1 - D(G(z)))]"),
             reference=_PAPER,
         )
     )

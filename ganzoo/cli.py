@@ -169,6 +169,12 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     click.echo(f"run folder: {result.run_dir}")
     click.echo(f"samples:    {result.samples}")
     click.echo(f"checkpoint: {result.checkpoint}")
+    if result.interrupted:
+        error(
+            f"interrupted at step {result.step}; continue with: "
+            f"ganzoo train --resume {result.run_dir}"
+        )
+        sys.exit(130)
 
 
 @cli.command("sample")

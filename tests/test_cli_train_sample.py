@@ -131,3 +131,15 @@ def test_resume_refuses_changed_settings(run_cli, tmp_path):
     assert "step-0000008.safetensors" in result.out
     # A new run into a folder that holds one is refused, never overwritten.
     assert run_cli(*TINY_DCGAN, "--out", out).code == 2
+
+
+def test_epochs_and_bf16(run_cli, tmp_path):
+    out = tmp_path / "epochs"
+    args = ["train", "mlp", "--dataset", "ring8", "--dataset-size", "256", "--batch-size", "32",
+            "--epochs", "2", "-o", "hidden=8", "--precision", "bf16", "--out", out]  # fmt: skip
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+    # 2 epochs of 256 samples in batches of 32: 16 generator steps.
+    assert "step-0000016.safetensors" in result.out
+    config = json.loads((out / "config.json").read_text())
+    assert config["total_steps"] == 16 and config["train"]["precision"] == "bf16"

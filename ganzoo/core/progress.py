@@ -13,6 +13,12 @@ def format_metrics(metrics: dict[str, float]) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
 
 
+def short_metrics(metrics: dict[str, float]) -> str:
+    """The live losses, short enough for an 80-column terminal."""
+    short = {"d_loss": "D", "g_loss": "G"}
+    return " ".join(f"{short[k]} {v:.3f}" for k, v in metrics.items() if k in short)
+
+
 class TrainingProgress:
     def __init__(self, total: int, start: int, log_every: int, title: str) -> None:
         self.total = total
@@ -34,17 +40,15 @@ class TrainingProgress:
                 MofNCompleteColumn,
                 Progress,
                 TextColumn,
-                TimeElapsedColumn,
                 TimeRemainingColumn,
             )
 
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=20),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
                 TextColumn("{task.fields[metrics]}"),
-                TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
             )
@@ -69,7 +73,7 @@ class TrainingProgress:
         if self._bar is not None:
             fields: dict[str, Any] = {}
             if metrics is not None:
-                fields = {"rate": f"{self.rate:.1f} it/s", "metrics": format_metrics(metrics)}
+                fields = {"rate": f"{self.rate:.1f} it/s", "metrics": short_metrics(metrics)}
             self._bar.update(self._task, completed=step, **fields)
         elif metrics is not None:
             sys.stderr.write(

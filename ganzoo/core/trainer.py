@@ -212,7 +212,7 @@ class Trainer:
             previous = signal.signal(signal.SIGINT, self._on_sigint)
         except ValueError:  # not the main thread: Ctrl-C handling stays Python's default
             previous = None
-        title = f"{self.gan.name} / {cfg.loss} on {cfg.dataset}"
+        title = f"{self.gan.name} on {cfg.dataset.partition(':')[0]}"
         try:
             with TrainingProgress(self.total, self.step, cfg.log_every, title) as progress:
                 while self.step < self.total and not self._stop_requested:

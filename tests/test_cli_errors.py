@@ -31,8 +31,7 @@ def test_bad_folders(run_cli, tmp_path):
     bad.mkdir()
     (bad / "broken.jpg").write_bytes(b"not an image at all")
     result = run_cli("train", "mlp", "--dataset", f"folder:{bad}", "--steps", "1")
-    assert result.code == 2 and "Traceback" not in result.err
-    assert "no readable image" in result.err.strip().splitlines()[-1]
+    _one_line(result, "no readable image", "broken.jpg (cannot identify image file)")
     _one_line(run_cli("train", "mlp", "--dataset", "folder"), "folder:PATH")
 
 

@@ -161,7 +161,7 @@ def test_unusable_folders_raise_data_error(tmp_path):
     only_bad.mkdir()
     (only_bad / "x.jpg").write_bytes(b"nope")
     truncated_png(only_bad / "y.png")
-    with pytest.raises(DataError, match=r"no readable image in .*bad \(2 files skipped\)"):
+    with pytest.raises(DataError, match=r"no readable image in .*bad; skipped 2 unreadable"):
         load(only_bad, tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         load(tmp_path / "missing", tmp_path)

@@ -13,8 +13,12 @@ def capture(noise: torch.Generator) -> dict[str, Tensor]:
     return states
 
 
-def restore(states: dict[str, Tensor], noise: torch.Generator) -> None:
+def restore(states: dict[str, Tensor], noise: torch.Generator, same_device: bool) -> None:
+    """Restore every state; a device state only when the run continues on the same kind of
+    device (a CPU generator's state means nothing to a CUDA generator)."""
     torch.set_rng_state(states["rng.torch_cpu"])
+    if not same_device:
+        return
     noise.set_state(states["rng.noise"])
     if noise.device.type == "cuda" and "rng.torch_cuda" in states:
         torch.cuda.set_rng_state(states["rng.torch_cuda"], noise.device)

@@ -6,6 +6,7 @@ the data set is decoded, so a typo fails in a second rather than after a long de
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -81,9 +82,20 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
     return trainer
 
 
+def _absolute_path_spec(spec: str) -> str:
+    """``folder:./art`` -> ``folder:/abs/art`` when the argument is an existing path, so the
+    run can be resumed from any directory."""
+    name, argument = parse_spec(spec)
+    if argument and Path(argument).expanduser().exists():
+        return f"{name}:{Path(argument).expanduser().resolve()}"
+    return spec
+
+
 def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     values = dict(options)
     out = values.pop("out", None)
+    if values.get("dataset"):
+        values["dataset"] = _absolute_path_spec(values["dataset"])
     config = TrainConfig.from_dict({**values, "model": model})
     trainer = _prepare(config, None, out)
     return trainer.run()

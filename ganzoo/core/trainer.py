@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ganzoo import __version__
+from ganzoo.console import note
 from ganzoo.core import rng
 from ganzoo.core.batches import EpochSampler
 from ganzoo.core.checkpoint import (
@@ -125,6 +126,7 @@ class Trainer:
             "data_draws": str(self.draws),
             "dataset": self.config.dataset,
             "data_kind": self.store.kind,
+            "device_type": self.device.type,
             "data_shape": list(self.store.shape),
             "dataset_description": self.store.description,
             "train_config": self.config.to_dict(),
@@ -157,7 +159,14 @@ class Trainer:
             optimizer.load_state_dict(
                 optimizer_state(prefix, checkpoint.tensors(prefix, strip=False), groups)
             )
-        rng.restore(checkpoint.tensors("rng", strip=False), self.noise)
+        saved_device = checkpoint.raw.get("device_type", self.device.type)
+        same_device = saved_device == self.device.type
+        if not same_device:
+            note(
+                f"the checkpoint was written on {saved_device}, this run is on "
+                f"{self.device.type}: the latent noise sequence restarts from the seed"
+            )
+        rng.restore(checkpoint.tensors("rng", strip=False), self.noise, same_device)
         self.step = checkpoint.step
         self.draws = int(checkpoint.text("data_draws"))
 

@@ -26,6 +26,7 @@ _SUFFIXES = frozenset(f".{ext}" for ext in EXTENSIONS)
 _SIXTEEN_BIT = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 _LISTED_SKIPS = 5
 _PROGRESS_EVERY = 2000
+_ANNOUNCE_FROM = 200  # smaller folders decode in a blink: no message needed
 
 
 def load(request: DataRequest) -> DataStore:
@@ -56,10 +57,10 @@ def load(request: DataRequest) -> DataStore:
         return _store(images, root, skipped, "hit")
 
     images, skipped = decode_all(root, [name for name, _, _ in files], request)
+    if images is None:
+        raise DataError(f"no readable image in {root}; {skip_summary(skipped)}")
     if skipped:
         request.report(skip_summary(skipped))
-    if images is None:
-        raise DataError(f"no readable image in {root} ({len(skipped)} files skipped)")
     try:
         cache.write(cache_path, images, skipped, root)
     except OSError as exc:
@@ -105,7 +106,8 @@ def decode_all(
     out = torch.empty((len(names), request.channels, size, size), dtype=torch.uint8)
     skipped: list[tuple[str, str]] = []
     count = 0
-    request.report(f"decoding {len(names)} image files from {root}")
+    if len(names) >= _ANNOUNCE_FROM:
+        request.report(f"decoding {len(names)} image files from {root}")
 
     def task(name: str) -> Tensor | str:
         try:

@@ -1,8 +1,9 @@
 """Folder decode cache: first load (decode every image) vs. the next load (cached tensor).
 
     .venv/bin/python benchmarks/folder_cache.py [--images 500] [--size 512x384] [--resolution 64]
+        [--format jpg|png]
 
-Writes synthetic JPEGs into a temporary folder, then times both loads in one run and prints
+Writes synthetic images into a temporary folder, then times both loads in one run and prints
 the ratio. Nothing is downloaded.
 """
 
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--size", default="512x384")
     parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--format", choices=["jpg", "png"], default="jpg")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -36,7 +38,7 @@ def main() -> None:
         for index, image in enumerate(source):
             pixels = image.permute(1, 2, 0).numpy()
             Image.fromarray(pixels).crop((0, 0, width, height)).save(
-                root / f"{index:05d}.jpg", quality=90
+                root / f"{index:05d}.{args.format}", quality=90
             )
         request = DataRequest(str(root), args.resolution, 3, cache_dir=Path(tmp) / "cache")
         timings = {}
@@ -47,7 +49,7 @@ def main() -> None:
             print(f"{label:20s} {timings[label]:8.3f} s  ({store.cache}, {len(store)} images)")
         miss, hit = timings.values()
         print(
-            f"speed-up: {miss / hit:.1f}x  ({args.images} JPEGs {width}x{height} -> "
+            f"speed-up: {miss / hit:.1f}x  ({args.images} {args.format} files {width}x{height} -> "
             f"{args.resolution}px)"
         )
 

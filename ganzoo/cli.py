@@ -118,18 +118,20 @@ RESUME_OVERRIDES = {"steps", "epochs", "device", "log_every", "sample_every", "c
 @click.option("--loss-option", "loss_options", multiple=True, help="Loss option KEY=VALUE.")
 @click.option("--steps", type=int, default=None, help="Generator steps (default 2000).")
 @click.option("--epochs", type=float, default=None, help="Passes over the data, not --steps.")
-@click.option("--batch-size", "-b", type=int, default=64, show_default=True)
+@click.option("--batch-size", "-b", type=int, default=64, show_default=True, help="Batch size.")
 @click.option("--d-steps", type=int, default=1, show_default=True, help="D steps per G step.")
-@click.option("--lr-g", type=float, default=2e-4, show_default=True)
-@click.option("--lr-d", type=float, default=2e-4, show_default=True)
-@click.option("--beta1", type=float, default=0.5, show_default=True)
-@click.option("--beta2", type=float, default=0.999, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lr-g", type=float, default=2e-4, show_default=True, help="Adam lr for G.")
+@click.option("--lr-d", type=float, default=2e-4, show_default=True, help="Adam lr for D.")
+@click.option("--beta1", type=float, default=0.5, show_default=True, help="Adam beta1.")
+@click.option("--beta2", type=float, default=0.999, show_default=True, help="Adam beta2.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Weights, noise, order.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option("--dataset-size", type=int, default=None, help="Samples for procedural sets.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder.")
-@click.option("--resume", type=click.Path(file_okay=False), default=None, help="Run to resume.")
+@click.option(
+    "--resume", type=click.Path(file_okay=False), default=None, help="Run folder to continue."
+)
 @click.option("--log-every", type=int, default=None, help="Steps between metric lines.")
 @click.option("--sample-every", type=int, default=None, help="Steps between sample grids.")
 @click.option("--ckpt-every", type=int, default=None, help="Steps between checkpoints.")
@@ -179,9 +181,13 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
 
 @cli.command("sample")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "-n", "count", type=click.IntRange(min=1), default=64, show_default=True, help="Samples."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same samples.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write."
+)
 @click.option(
     "--format",
     "fmt",
@@ -189,7 +195,7 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     default=None,
     help="png grid (or scatter plot for 2D points) or raw npy; default from -o.",
 )
-@click.option("--device", default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--nrow", type=int, default=None, help="Images per grid row.")
 def sample_command(
     checkpoint: str,

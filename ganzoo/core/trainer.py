@@ -106,9 +106,7 @@ class Trainer:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def metadata(self) -> dict[str, Any]:
-        _, groups_g = optimizer_tensors("optim.generator", self.opt_g)
-        _, groups_d = optimizer_tensors("optim.discriminator", self.opt_d)
+    def metadata(self, groups_g: list, groups_d: list) -> dict[str, Any]:
         model_plugin, loss_plugin = self.model_entry.plugin, self.loss_entry.plugin
         return {
             "ganzoo_version": __version__,
@@ -136,15 +134,17 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> Path:
+        optim_g, groups_g = optimizer_tensors("optim.generator", self.opt_g)
+        optim_d, groups_d = optimizer_tensors("optim.discriminator", self.opt_d)
         tensors = {
             **module_tensors("generator", self.G),
             **module_tensors("discriminator", self.D),
-            **optimizer_tensors("optim.generator", self.opt_g)[0],
-            **optimizer_tensors("optim.discriminator", self.opt_d)[0],
+            **optim_g,
+            **optim_d,
             **rng.capture(self.noise),
         }
         path = self.folder.checkpoint_path(self.step)
-        save_checkpoint(path, tensors, self.metadata())
+        save_checkpoint(path, tensors, self.metadata(groups_g, groups_d))
         self.folder.prune_checkpoints(self.config.keep)
         return path
 

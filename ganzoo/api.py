@@ -61,10 +61,12 @@ def create_loss(name: str, **options: Any):
     return build_loss(name, options)[0]
 
 
-def load(path: str, device: str = "cpu"):
+def load(path: str, device: str = "cpu", ema: bool = True):
     """Rebuild the generator a checkpoint describes, load its weights, return it in eval mode.
 
-    The checkpoint needs no other information; ``generator.checkpoint`` keeps its metadata.
+    The checkpoint needs no other information. With ``ema`` (the default) the averaged
+    generator weights are used when the run kept them (``--ema``); ``generator.weights``
+    says which ("ema" or "raw") and ``generator.checkpoint`` keeps the metadata.
     """
 
     from ganzoo.core.build import build_model
@@ -92,7 +94,11 @@ def load(path: str, device: str = "cpu"):
     except ConfigError as exc:
         raise CheckpointError(f"{path}: cannot rebuild model {name!r}: {exc}") from None
     generator = gan.generator
-    checkpoint.load_module("generator", generator)
+    prefix = "generator"
+    if ema and any(key.startswith("generator_ema.") for key in checkpoint.keys):
+        prefix = "generator_ema"
+    checkpoint.load_module(prefix, generator)
+    generator.weights = "ema" if prefix == "generator_ema" else "raw"
     generator.eval()
     generator.to(resolve_device(device))
     generator.checkpoint = {k: v for k, v in checkpoint.raw.items() if not k.startswith("optim.")}

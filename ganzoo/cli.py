@@ -21,6 +21,8 @@ KIND_ALIASES = {
     "losses": "loss",
     "dataset": "dataset",
     "datasets": "dataset",
+    "metric": "metric",
+    "metrics": "metric",
 }
 
 
@@ -53,11 +55,11 @@ def cli() -> None:
     "--kind",
     "kind",
     type=click.Choice(sorted(KIND_ALIASES)),
-    help="Only this kind: model, loss or dataset.",
+    help="Only this kind: model, loss, dataset or metric.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_command(pattern: str | None, kind: str | None, as_json: bool) -> None:
-    """List registered models, losses and dataset sources, and which plugin gave each.
+    """List registered models, losses, dataset sources and metrics, and their plugins.
 
     PATTERN is a shell-style wildcard on the name, e.g. 'dc*'.
     """
@@ -127,6 +129,9 @@ RESUME_OVERRIDES = {"steps", "epochs", "device", "log_every", "sample_every", "c
 @click.option("--seed", type=int, default=0, show_default=True, help="Weights, noise, order.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
+@click.option(
+    "--ema", type=float, default=0.0, show_default=True, help="G weight average decay (0: off)."
+)
 @click.option("--dataset-size", type=int, default=None, help="Samples for procedural sets.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder.")
 @click.option(

@@ -26,6 +26,7 @@ SETTINGS = {
         model_options={"width": 8, "latent_dim": 16},
         dataset_size=64,
         batch_size=16,
+        ema=0.9,  # the averaged generator must resume exactly too
     ),
     "mlp": dict(dataset="ring8", model_options={"hidden": 32}, dataset_size=512, batch_size=32),
 }
@@ -54,3 +55,17 @@ def test_same_seed_same_weights_different_seed_different(tmp_path):
     _assert_identical(a.checkpoint, b.checkpoint)
     ga, gc = _tensors(a.checkpoint), _tensors(c.checkpoint)
     assert not torch.equal(ga["generator.net.0.weight"], gc["generator.net.0.weight"])
+
+
+def test_ema_is_saved_and_used_for_sampling(tmp_path):
+    import ganzoo
+
+    result = start_run("dcgan", dict(SETTINGS["dcgan"], steps=3, out=tmp_path / "ema"))
+    tensors = _tensors(result.checkpoint)
+    assert any(k.startswith("generator_ema.") for k in tensors)
+    averaged = ganzoo.load(str(result.checkpoint))
+    raw = ganzoo.load(str(result.checkpoint), ema=False)
+    assert averaged.weights == "ema" and raw.weights == "raw"
+    key = "net.0.weight"
+    assert torch.equal(averaged.state_dict()[key], tensors[f"generator_ema.{key}"])
+    assert not torch.equal(averaged.state_dict()[key], raw.state_dict()[key])

@@ -31,6 +31,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"
+    ema: float = 0.0
     dataset_size: int | None = None
     log_every: int | None = None
     sample_every: int | None = None
@@ -70,6 +71,8 @@ class TrainConfig:
             raise ConfigError(f"--resolution must be positive; got {self.resolution}")
         if self.channels not in (1, 3):
             raise ConfigError(f"--channels must be 1 or 3; got {self.channels}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"--ema must be in [0, 1) (0 turns it off); got {self.ema}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
 

@@ -41,6 +41,9 @@ class DataStore:
     description: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     cache: str | None = None  # "hit" | "miss" | None (not cached)
+    # For mixtures with known components (ring8, grid25): (means (K, D), std), which mode
+    # coverage metrics measure against.
+    modes: tuple[Tensor, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "image":

@@ -29,6 +29,7 @@ from ganzoo.core.checkpoint import (
 from ganzoo.core.config import TrainConfig
 from ganzoo.core.curves import save_loss_curves
 from ganzoo.core.data import DataStore
+from ganzoo.core.ema import EMA
 from ganzoo.core.errors import TrainingError
 from ganzoo.core.images import save_grid, save_scatter
 from ganzoo.core.interfaces import GAN, Loss
@@ -86,6 +87,7 @@ class Trainer:
         self.train_step: TrainStep = (
             resolve_factory(step_factory)() if step_factory else AlternatingStep()
         )
+        self.ema = EMA(self.G, config.ema) if config.ema > 0 else None
         self.step = 0
         self.draws = 0
         self._stop_requested = False
@@ -143,6 +145,8 @@ class Trainer:
             **optim_d,
             **rng.capture(self.noise),
         }
+        if self.ema is not None:
+            tensors.update(module_tensors("generator_ema", self.ema.module))
         path = self.folder.checkpoint_path(self.step)
         save_checkpoint(path, tensors, self.metadata(groups_g, groups_d))
         self.folder.prune_checkpoints(self.config.keep)
@@ -151,6 +155,8 @@ class Trainer:
     def restore(self, checkpoint: Checkpoint) -> None:
         checkpoint.load_module("generator", self.G)
         checkpoint.load_module("discriminator", self.D)
+        if self.ema is not None:
+            checkpoint.load_module("generator_ema", self.ema.module)
         for prefix, optimizer in (
             ("optim.generator", self.opt_g),
             ("optim.discriminator", self.opt_d),
@@ -181,6 +187,8 @@ class Trainer:
 
     @torch.no_grad()
     def _generate(self, z: Tensor) -> Tensor:
+        if self.ema is not None:
+            return self.ema.module(z.to(self.device)).float().cpu()
         was_training = self.G.training
         self.G.eval()
         try:
@@ -226,6 +234,8 @@ class Trainer:
             with TrainingProgress(self.total, self.step, cfg.log_every, title) as progress:
                 while self.step < self.total and not self._stop_requested:
                     metrics = self.train_step(ctx)
+                    if self.ema is not None:
+                        self.ema.update(self.G)
                     self.step += 1
                     for key, value in metrics.items():
                         sums[key] = sums[key] + value if key in sums else value.clone()

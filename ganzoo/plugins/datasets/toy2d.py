@@ -57,7 +57,7 @@ def _load(request: DataRequest, name: str, what: str) -> DataStore:
     means, std = mode_means(name)
     points = sample_mixture(means, std, size, request.seed)
     description = f"{size} points from {what} (std {std}, seed {request.seed})"
-    return DataStore(kind="points", tensor=points, description=description)
+    return DataStore(kind="points", tensor=points, description=description, modes=(means, std))
 
 
 def load_ring8(request: DataRequest) -> DataStore:

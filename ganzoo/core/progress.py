@@ -86,3 +86,43 @@ class TrainingProgress:
             self._bar.console.print(text)
         else:
             sys.stderr.write(text + "\n")
+
+
+class FeatureProgress:
+    """Progress of feature extraction, one bar (or a few plain lines) per image set."""
+
+    def __init__(self) -> None:
+        self.rich = is_terminal(sys.stderr)
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._printed: dict[str, int] = {}
+
+    def __enter__(self) -> FeatureProgress:
+        if self.rich:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(bar_width=30),
+                MofNCompleteColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if self._bar is not None:
+            if label not in self._tasks:
+                self._tasks[label] = self._bar.add_task(f"features: {label}", total=total)
+            self._bar.update(self._tasks[label], completed=done)
+            return
+        quarter = 4 * done // max(total, 1)
+        if quarter > self._printed.get(label, 0) or done == total:
+            if self._printed.get(label) != 4:
+                sys.stderr.write(f"features: {label} {done}/{total}\n")
+            self._printed[label] = quarter

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganzoo.core.errors import UnknownNameError
-from ganzoo.zoo.descriptors import DatasetInfo, LossInfo, ModelInfo
+from ganzoo.zoo.descriptors import DatasetInfo, LossInfo, MetricInfo, ModelInfo
 from ganzoo.zoo.plugins import PluginRecord, fail, load_plugins, new_plugin_manager
 
-KINDS = ("model", "loss", "dataset")
+KINDS = ("model", "loss", "dataset", "metric")
 _HOOKS = {
     "register_models": ("model", ModelInfo),
     "register_losses": ("loss", LossInfo),
     "register_datasets": ("dataset", DatasetInfo),
+    "register_metrics": ("metric", MetricInfo),
 }
 
 
@@ -144,6 +145,9 @@ class Catalog:
 
     def dataset(self, name: str) -> Entry:
         return self.get("dataset", name)
+
+    def metric(self, name: str) -> Entry:
+        return self.get("metric", name)
 
 
 _CATALOG: Catalog | None = None

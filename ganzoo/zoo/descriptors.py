@@ -172,3 +172,26 @@ class DatasetInfo:
         _check_common(self)
         if self.data_kind not in ("image", "points"):
             raise ValueError(f"{self.name}: data_kind must be 'image' or 'points'")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """An evaluation metric: ``factory(**options)`` returns a ``ganzoo.core.evaluation.Metric``.
+
+    ``data_kind`` is the kind of data it measures (``"image"`` or ``"points"``); ``default``
+    metrics run when ``ganzoo eval`` is given no ``--metrics``.
+    """
+
+    name: str
+    description: str
+    factory: str | Callable[..., Any]
+    data_kind: str = "image"
+    options: tuple[Option, ...] = ()
+    default: bool = True
+    reference: str = ""
+    kind: str = field(default="metric", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if self.data_kind not in ("image", "points"):
+            raise ValueError(f"{self.name}: data_kind must be 'image' or 'points'")

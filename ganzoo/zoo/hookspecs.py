@@ -21,3 +21,8 @@ def register_losses(register):
 @hookspec
 def register_datasets(register):
     """Register dataset sources: ``register(DatasetInfo(...))`` once per source scheme."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register evaluation metrics: ``register(MetricInfo(...))`` once per metric."""

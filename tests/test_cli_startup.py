@@ -38,6 +38,7 @@ def test_list_filters_and_json(run_cli):
     assert {("model", "dcgan"), ("model", "mlp"), ("loss", "minimax")} <= names
     assert {("loss", "non-saturating"), ("dataset", "folder"), ("dataset", "shapes")} <= names
     assert {("dataset", "ring8"), ("dataset", "grid25")} <= names
+    assert {("metric", "fid"), ("metric", "kid"), ("metric", "pr"), ("metric", "modes")} <= names
     dcgan = next(e for e in entries if e["name"] == "dcgan")
     assert dcgan["plugin"] == "dcgan" and dcgan["distribution"] == "ganzoo"
     assert dcgan["version"] and any(o["name"] == "width" for o in dcgan["options"])
@@ -52,7 +53,7 @@ def test_list_filters_and_json(run_cli):
 
 def test_plugins_lists_builtins(run_cli):
     records = {r["name"]: r for r in json.loads(run_cli("plugins", "--json").out)}
-    for name in ("mlp", "dcgan", "losses", "datasets"):
+    for name in ("mlp", "dcgan", "losses", "datasets", "metrics"):
         assert records[name]["status"] == "ok"
         assert records[name]["distribution"] == "ganzoo"
     assert records["dcgan"]["hooks"] == ["register_models"]

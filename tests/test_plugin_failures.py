@@ -21,7 +21,7 @@ import pytest
 
 from ganzoo.zoo.plugins import DISABLE_ENV, STRICT_ENV
 
-BUILTIN_PLUGINS = {"mlp", "dcgan", "losses", "datasets"}
+BUILTIN_PLUGINS = {"mlp", "dcgan", "losses", "datasets", "metrics"}
 
 HEADER = """\
 from ganzoo import hookimpl

@@ -14,7 +14,9 @@ def register_models(register):
             data_kinds=("image", "points"),
             default_resolution=32,
             options=(
-                Option("latent_dim", "int", 64, "size of z", minimum=1),
+                Option(
+                    "latent_dim", "int", 0, "size of z; 0: 2 for points, 64 for images", minimum=0
+                ),
                 Option("hidden", "int", 256, "units in each hidden layer", minimum=1),
                 Option("depth", "int", 3, "hidden layers in G and in D", minimum=1),
                 Option("batch_norm", "bool", False, "batch norm after G's hidden layers"),

@@ -68,14 +68,21 @@ class MLPDiscriminator(Discriminator):
         return self.net(x.flatten(1)).flatten()
 
 
+# A 2D mixture needs a 2D latent (PacGAN's setting): with 64 latent dimensions the ring8
+# runs in benchmarks/quality_2d.py tuning often ended with no sample near any mode.
+AUTO_LATENT = {1: 2, 3: 64}
+
+
 def build(
     data_shape: tuple[int, ...],
-    latent_dim: int = 64,
+    latent_dim: int = 0,
     hidden: int = 256,
     depth: int = 3,
     batch_norm: bool = False,
     dropout: float = 0.0,
 ) -> GAN:
+    if latent_dim == 0:
+        latent_dim = AUTO_LATENT.get(len(data_shape), 64)
     if dropout >= 1:
         raise ConfigError(f"mlp option 'dropout' must be below 1; got {dropout}")
     return GAN(

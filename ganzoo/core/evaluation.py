@@ -52,7 +52,8 @@ class EvalContext:
 
         return self.memo("inception", lambda: load_inception(self.inception_weights, self.device))
 
-    def _extract(self, label: str, images: Tensor) -> Tensor:
+    def extract(self, label: str, images: Tensor) -> Tensor:
+        """Inception features of uint8 images, with progress reported under ``label``."""
         from ganzoo.core.inception import extract_features
 
         def step(done: int, total: int) -> None:
@@ -65,7 +66,7 @@ class EvalContext:
         """Inception pool features (N, 2048) of the generated images."""
         return self.memo(
             "fake_features",
-            lambda: self._extract("generated", to_uint8_images(self.fake)),
+            lambda: self.extract("generated", to_uint8_images(self.fake)),
         )
 
     def real_features(self) -> Tensor:

@@ -43,7 +43,7 @@ def reference_features(ctx) -> Tensor:
             return cached["features"]
         except (SafetensorError, OSError, KeyError):
             pass  # a damaged cache entry is recomputed and rewritten
-    features = ctx._extract("reference", images)
+    features = ctx.extract("reference", images)
     mean = features.double().mean(0)
     cov = torch.cov(features.double().T)
     try:

@@ -42,19 +42,24 @@ class Generator(nn.Module, ABC):
         return torch.randn(n, self.latent_dim, generator=generator, device=device)
 
     @torch.no_grad()
+    def generate(self, z: Tensor) -> Tensor:
+        """Samples for the latents ``z`` in eval mode (batch norm uses its running statistics,
+        which stay untouched), returned as float32 on the CPU."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(z.to(self.device)).float().cpu()
+        finally:
+            self.train(was_training)
+
     def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> Tensor:
         """``n`` samples in model space, on the CPU, reproducible for a given ``seed``.
 
         Latents are drawn on the CPU so a seed gives the same samples on every device.
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        was_training = self.training
-        self.eval()
-        try:
-            z = self.sample_latent(n, generator=gen, device="cpu")
-            chunks = [self(part.to(self.device)).float().cpu() for part in z.split(batch_size)]
-        finally:
-            self.train(was_training)
+        z = self.sample_latent(n, generator=gen, device="cpu")
+        chunks = [self.generate(part) for part in z.split(batch_size)]
         return torch.cat(chunks) if chunks else torch.empty(0, *self.data_shape)
 
 

@@ -177,24 +177,14 @@ class Trainer:
         self.draws = int(checkpoint.text("data_draws"))
 
     def save_samples(self) -> Path:
+        """The fixed-latent sample picture for this step (and the redrawn loss curves)."""
         save_loss_curves(self.folder.read_metrics(), self.folder.curves_path)
+        generator = self.ema.module if self.ema is not None else self.G
+        samples = generator.generate(self.fixed_z)
+        path = self.folder.sample_path(self.step)
         if self.store.kind == "points":
-            samples = self._generate(self.fixed_z)
-            path = self.folder.sample_path(self.step)
-            reference = self.store.tensor[:SCATTER_REFERENCE]
-            return save_scatter(samples, path, reference=reference)
-        return save_grid(self._generate(self.fixed_z), self.folder.sample_path(self.step))
-
-    @torch.no_grad()
-    def _generate(self, z: Tensor) -> Tensor:
-        if self.ema is not None:
-            return self.ema.module(z.to(self.device)).float().cpu()
-        was_training = self.G.training
-        self.G.eval()
-        try:
-            return self.G(z.to(self.device)).float().cpu()
-        finally:
-            self.G.train(was_training)
+            return save_scatter(samples, path, reference=self.store.tensor[:SCATTER_REFERENCE])
+        return save_grid(samples, path)
 
     # --- loop --------------------------------------------------------------------------
 

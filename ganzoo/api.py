@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganzoo.core.errors import CheckpointError, ConfigError, UnknownNameError
 from ganzoo.zoo.catalog import get_catalog
 
 
@@ -70,37 +69,24 @@ def load(path: str, device: str = "cpu", ema: bool = True):
     """
 
     from ganzoo.core.build import build_model
-    from ganzoo.core.checkpoint import Checkpoint
+    from ganzoo.core.checkpoints import Checkpoint
+    from ganzoo.core.checkpoints.model import EMA_PREFIX, planned_model
     from ganzoo.core.device import resolve_device
 
+    target = resolve_device(device)
     checkpoint = Checkpoint(path)
-    name = checkpoint.model
-    catalog = get_catalog()
-    try:
-        catalog.model(name)
-    except UnknownNameError:
-        origin = checkpoint.raw.get("model_distribution", "an unknown plugin")
-        version = checkpoint.raw.get("model_plugin_version", "")
-        raise CheckpointError(
-            f"{path} needs model {name!r} from {origin} {version}".rstrip()
-            + ", which no installed plugin provides"
-        ) from None
-    config = checkpoint.json("model_config")
-    if not isinstance(config, dict) or "data_shape" not in config:
-        raise CheckpointError(f"{path}: model_config lacks the data shape")
-    data_shape = tuple(config.pop("data_shape"))
-    try:
-        gan, _ = build_model(name, data_shape, config, catalog)
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: cannot rebuild model {name!r}: {exc}") from None
+    planned = planned_model(checkpoint)
+    config = dict(planned.config)
+    data_shape = config.pop("data_shape")
+    gan, _ = build_model(planned.name, data_shape, config, strict=True)
     generator = gan.generator
     prefix = "generator"
-    if ema and any(key.startswith("generator_ema.") for key in checkpoint.keys):
-        prefix = "generator_ema"
-    checkpoint.load_module(prefix, generator)
-    generator.weights = "ema" if prefix == "generator_ema" else "raw"
+    if ema and any(key.startswith(EMA_PREFIX + ".") for key in checkpoint.keys):
+        prefix = EMA_PREFIX
+    generator.load_state_dict(checkpoint.tensors(prefix))
+    generator.weights = "ema" if prefix == EMA_PREFIX else "raw"
     generator.eval()
-    generator.to(resolve_device(device))
+    generator.to(target)
     generator.checkpoint = {k: v for k, v in checkpoint.raw.items() if not k.startswith("optim.")}
-    generator.data_kind = checkpoint.raw.get("data_kind", "image")
+    generator.data_kind = checkpoint.data_kind
     return generator

@@ -12,6 +12,15 @@ import click
 from ganzoo import __version__
 from ganzoo.console import error, is_terminal, print_json, print_table
 from ganzoo.core.errors import GanzooError
+from ganzoo.core.limits import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    MAX_EVAL_BATCH,
+    MAX_EVAL_REFERENCE,
+    MAX_EVAL_SAMPLES,
+    MAX_IMAGE_PIXELS_CEILING,
+    MAX_SAMPLES,
+    MAX_SEED,
+)
 
 DEBUG_ENV = "GANZOO_DEBUG"
 KIND_ALIASES = {
@@ -47,6 +56,10 @@ def cli() -> None:
     ganzoo train dcgan --dataset folder:./art
     ganzoo sample runs/.../checkpoints/step-0000500.safetensors -o grid.png
     """
+    from ganzoo.zoo.plugins import tolerate_broken_entry_points
+
+    # Before a command imports torch, which reads every distribution's entry points.
+    tolerate_broken_entry_points()
 
 
 @cli.command("list")
@@ -63,23 +76,31 @@ def list_command(pattern: str | None, kind: str | None, as_json: bool) -> None:
 
     PATTERN is a shell-style wildcard on the name, e.g. 'dc*'.
     """
+    from ganzoo.console import note
     from ganzoo.zoo.catalog import get_catalog
 
-    entries = get_catalog().entries(KIND_ALIASES[kind] if kind else None, pattern)
+    catalog = get_catalog()
+    entries = catalog.entries(KIND_ALIASES[kind] if kind else None, pattern)
     if as_json:
         print_json([entry.as_dict() for entry in entries])
-        return
-    rows = [
-        (
-            e.kind,
-            e.name,
-            e.info.description,
-            f"{e.plugin.name} ({e.plugin.distribution})",
-            e.plugin.version,
+    else:
+        rows = [
+            (
+                e.kind,
+                e.name,
+                " ".join(e.info.description.split()),  # one line per row
+                f"{e.plugin.name} ({e.plugin.distribution})",
+                e.plugin.version,
+            )
+            for e in entries
+        ]
+        print_table("ganzoo catalog", ("kind", "name", "description", "plugin", "version"), rows)
+    # On stderr, so --json stays parseable.
+    for record in catalog.failed_plugins():
+        note(
+            f"note: plugin {record.label} failed to load; it may have provided more "
+            "(see `ganzoo plugins`)"
         )
-        for e in entries
-    ]
-    print_table("ganzoo catalog", ("kind", "name", "description", "plugin", "version"), rows)
 
 
 @cli.command("plugins")
@@ -107,7 +128,15 @@ def plugins_command(as_json: bool) -> None:
 
 
 # Options that --resume may change; every other training setting comes from the run folder.
-RESUME_OVERRIDES = {"steps", "epochs", "device", "log_every", "sample_every", "ckpt_every"}
+RESUME_OVERRIDES = {
+    "steps",
+    "epochs",
+    "device",
+    "log_every",
+    "sample_every",
+    "ckpt_every",
+    "max_image_pixels",
+}
 
 
 @cli.command("train")
@@ -141,6 +170,14 @@ RESUME_OVERRIDES = {"steps", "epochs", "device", "log_every", "sample_every", "c
 @click.option("--sample-every", type=int, default=None, help="Steps between sample grids.")
 @click.option("--ckpt-every", type=int, default=None, help="Steps between checkpoints.")
 @click.option("--keep", type=int, default=3, show_default=True, help="Checkpoints kept.")
+@click.option(
+    "--from", "from_step", type=int, default=None,
+    help="With --resume: continue from the checkpoint of this step.",
+)  # fmt: skip
+@click.option(
+    "--max-image-pixels", type=int, default=None,
+    help=f"Largest image decoded, in pixels (default {DEFAULT_MAX_IMAGE_PIXELS:,}).",
+)  # fmt: skip
 @click.pass_context
 def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     """Train MODEL (default dcgan) on a dataset (default: the embedded 'shapes' set).
@@ -152,6 +189,9 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
 
     kw["model_options"] = _parse_pairs(kw.pop("options"), "--option")
     kw["loss_options"] = _parse_pairs(kw.pop("loss_options"), "--loss-option")
+    from_step = kw.pop("from_step")
+    if from_step is not None and not kw["resume"]:
+        raise GanzooError("--from needs --resume RUN_FOLDER")
     if kw["resume"]:
         given = (
             {
@@ -160,7 +200,7 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
                 if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
             }
             - RESUME_OVERRIDES
-            - {"resume"}
+            - {"resume", "from_step"}
         )
         if given:
             flags = ", ".join(sorted("--" + g.replace("_", "-") for g in given))
@@ -169,7 +209,8 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
                 f"--resume takes its settings from the run folder; {flags} cannot be changed "
                 f"(allowed: {allowed})"
             )
-        result = resume_run(kw["resume"], {k: kw[k] for k in RESUME_OVERRIDES if kw[k] is not None})
+        overrides = {k: kw[k] for k in RESUME_OVERRIDES if kw[k] is not None}
+        result = resume_run(kw["resume"], overrides, from_step)
     else:
         kw.pop("resume")
         result = start_run(model or "dcgan", kw)
@@ -187,12 +228,17 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
 @cli.command("sample")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option(
-    "-n", "count", type=click.IntRange(min=1), default=64, show_default=True, help="Samples."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same samples.")
+    "-n", "count", type=click.IntRange(1, MAX_SAMPLES), default=64, show_default=True,
+    help="Samples.",
+)  # fmt: skip
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write."
-)
+    "--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+    help="Same seed, same samples.",
+)  # fmt: skip
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), default=None,
+    help="File to write: .png (grid, or scatter plot for 2D points) or .npy (raw samples).",
+)  # fmt: skip
 @click.option(
     "--format",
     "fmt",
@@ -201,7 +247,7 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     help="png grid (or scatter plot for 2D points) or raw npy; default from -o.",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option("--nrow", type=int, default=None, help="Images per grid row.")
+@click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per grid row.")
 def sample_command(
     checkpoint: str,
     count: int,
@@ -222,14 +268,24 @@ def sample_command(
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--data", "-d", default=None, help="Reference dataset spec (default: training's).")
 @click.option("--metrics", "-m", default=None, help="Comma-separated, e.g. fid,kid,pr.")
-@click.option("-n", "samples", type=int, default=None, help="Generated samples (10000 / 2500).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Latents of the samples.")
+@click.option(
+    "-n", "samples", type=click.IntRange(2, MAX_EVAL_SAMPLES), default=None,
+    help="Generated samples (10000 / 2500).",
+)  # fmt: skip
+@click.option(
+    "--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+    help="Latents of the samples.",
+)  # fmt: skip
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--inception", default=None, help="Inception-v3 FID weights file (offline use).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, MAX_EVAL_BATCH), default=64, show_default=True)
 @click.option(
-    "--max-reference", type=click.IntRange(min=1), default=50_000, show_default=True,
-    help="Reference images used at most.",
+    "--max-reference", type=click.IntRange(1, MAX_EVAL_REFERENCE), default=50_000,
+    show_default=True, help="Reference images used at most.",
+)  # fmt: skip
+@click.option(
+    "--max-image-pixels", type=click.IntRange(1, MAX_IMAGE_PIXELS_CEILING), default=None,
+    help=f"Largest reference image decoded (default {DEFAULT_MAX_IMAGE_PIXELS:,}).",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def eval_command(checkpoint: str, as_json: bool, **options: Any) -> None:
@@ -291,6 +347,12 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):
         error("interrupted")
         sys.exit(130)
+    except OSError as exc:  # a path the user gave that cannot be read or written, a full disk
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(f"{where}{exc.strerror or exc}")
+        sys.exit(2)
     except Exception as exc:  # never a traceback for the user; GANZOO_DEBUG=1 shows it
         if debug:
             raise

@@ -23,10 +23,15 @@ def save(path, image, **kwargs):
     image.save(path, **kwargs)
 
 
-def load(root, tmp_path, channels=3, resolution=R):
+def load(root, tmp_path, channels=3, resolution=R, **options):
     messages: list[str] = []
     request = DataRequest(
-        str(root), resolution, channels, cache_dir=tmp_path / "cache", report=messages.append
+        str(root),
+        resolution,
+        channels,
+        cache_dir=tmp_path / "cache",
+        report=messages.append,
+        **options,
     )
     return folder.load(request), messages
 
@@ -131,19 +136,21 @@ def test_nested_and_flat_layouts(tmp_path):
     assert len(load(tmp_path / "flat", tmp_path)[0]) == 2
 
 
-def test_bad_files_are_skipped_listed_and_reported(tmp_path, monkeypatch):
+def test_bad_files_are_skipped_listed_and_reported(tmp_path):
     root = tmp_path / "img"
     save(root / "good.png", Image.new("RGB", (20, 20), (9, 9, 9)))
     (root / "bad.jpg").write_bytes(os.urandom(300))
     truncated_png(root / "cut.png")
     save(root / "huge.png", Image.new("RGB", (64, 64)))
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64x64 is now a decompression bomb
-    store, messages = load(root, tmp_path)
+    store, messages = load(root, tmp_path, max_pixels=1000)  # 64x64 is over the budget
     assert len(store) == 1
     assert [name for name, _ in store.skipped] == ["bad.jpg", "cut.png", "huge.png"]
     reasons = dict(store.skipped)
     assert reasons["bad.jpg"] == "cannot identify image file"
-    assert "truncated" in reasons["cut.png"] and "bomb" in reasons["huge.png"]
+    assert "truncated" in reasons["cut.png"]
+    assert reasons["huge.png"] == (
+        "0.0041 MP is over the 0.001 MP limit (raise with --max-image-pixels)"
+    )
     summary = next(m for m in messages if m.startswith("skipped"))
     assert summary.startswith("skipped 3 unreadable files: bad.jpg (cannot identify image file)")
     assert "cut.png (" in summary and "huge.png (" in summary
@@ -218,7 +225,43 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path):
     first, _ = load(root, tmp_path)
     (cache_file,) = (tmp_path / "cache").iterdir()
     cache_file.write_bytes(cache_file.read_bytes()[:40])
-    rebuilt, _ = load(root, tmp_path)
+    rebuilt, messages = load(root, tmp_path)
     assert rebuilt.cache == "miss" and torch.equal(rebuilt.tensor, first.tensor)
+    assert any("was corrupt (unreadable" in m and "decoding again" in m for m in messages)
     assert load(root, tmp_path)[0].cache == "hit"
     assert not [p for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"]
+
+
+def test_the_pixel_budget_decides_not_pils_bomb_limit(tmp_path, monkeypatch):
+    root = tmp_path / "img"
+    save(root / "a.png", Image.new("RGB", (64, 64), (1, 2, 3)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # PIL alone would refuse 64x64
+    store, _ = load(root, tmp_path)
+    assert len(store) == 1 and not store.skipped
+    assert Image.MAX_IMAGE_PIXELS == 1000  # restored once the decode is over
+    raised, _ = load(root, tmp_path, max_pixels=64 * 64)  # the limit itself is allowed
+    assert raised.cache == "miss" and len(raised) == 1  # a new budget, a new cache key
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_resize_and_crop_matches_resizing_the_whole_image(orientation):
+    """The lean path (centre region only, converted in strips, box-reduced when large) gives
+    what torchvision's resize-then-centre-crop of the oriented image gave, within rounding."""
+    from torchvision.transforms.v2 import functional as TF
+
+    rng = np.random.default_rng(orientation)
+    method = folder._ORIENTATIONS.get(orientation)
+    cases = [((47, 130), 16, 2), ((130, 47), 64, 2), ((33, 33), 48, 2), ((900, 610), 16, 4)]
+    for (width, height), resolution, tolerance in cases:
+        smooth = np.linspace(0, 255, width)[None, :, None] * np.ones((height, 1, 3))
+        pixels = (smooth * 0.7 + rng.integers(0, 77, (height, width, 3))).astype(np.uint8)
+        pixels[height // 3 : height // 2, width // 4 :] = (250, 10, 10)  # a sharp edge
+        image = Image.fromarray(pixels)
+        shown = image if method is None else image.transpose(method)
+        expected = torch.from_numpy(np.array(shown)).permute(2, 0, 1)
+        expected = TF.center_crop(TF.resize(expected, [resolution], antialias=True), [resolution])
+        got = folder.resize_and_crop(image, resolution, 3, orientation)
+        got = torch.from_numpy(np.array(got)).permute(2, 0, 1)
+        difference = (got.float() - expected.float()).abs()
+        assert difference.max() <= tolerance, (width, height, resolution, difference.max())
+        assert difference.mean() < 0.5

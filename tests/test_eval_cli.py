@@ -37,7 +37,7 @@ def test_eval_errors_are_one_line(run_cli, ring_checkpoint, tmp_path):
         (("-m", "fid"), "measures image data"),
         (("-m", "mdoes"), "did you mean 'modes'"),
         (("--data", "shapes"), "image data"),
-        (("-n", "0"), "-n must be positive"),
+        (("-n", "0"), "'-n'"),
     ]
     for args, fragment in cases:
         result = run_cli("eval", ring_checkpoint, *args)

@@ -23,7 +23,8 @@ class EpochSampler:
         """Indices of the ``draw``-th batch of the run (0-based)."""
         epoch, position = divmod(draw, self.per_epoch)
         if epoch != self._epoch:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            # Modulo 2**64 (a generator's seed range); the identity for every seed below 2**44.
+            gen = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**64)
             self._order = torch.randperm(self.size, generator=gen)
             self._epoch = epoch
         start = position * self.batch_size

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import torch
+from torch import nn
+
 from ganzoo.core.data import DataRequest, DataStore, parse_spec
-from ganzoo.core.errors import ConfigError, DataError
+from ganzoo.core.errors import ConfigError, DataError, GanzooError
 from ganzoo.core.interfaces import GAN, Loss
+from ganzoo.core.limits import (
+    MAX_ACTIVATIONS_PER_SAMPLE,
+    MAX_DATA_AXIS,
+    MAX_PARAMETERS,
+    MAX_RESOLUTION,
+    MAX_SAMPLE_ELEMENTS,
+    check_int,
+)
 from ganzoo.zoo.catalog import Catalog, Entry, get_catalog
 from ganzoo.zoo.descriptors import resolve_factory, resolve_options
 
@@ -25,9 +37,75 @@ def data_shape_for(entry: Entry, data_kind: str, resolution: int | None, channel
     if channels not in (1, 3):
         raise ConfigError(f"--channels must be 1 or 3; got {channels}")
     size = entry.info.default_resolution if resolution is None else resolution
-    if size < 1:
-        raise ConfigError(f"--resolution must be positive; got {size}")
+    check_int(size, "--resolution", 1, MAX_RESOLUTION)
     return (channels, size, size)
+
+
+def check_data_shape(value: Any) -> tuple[int, ...]:
+    """A sample shape from a file: ``[dim]`` for points or ``[channels, height, width]``."""
+    if not isinstance(value, list | tuple) or len(value) not in (1, 3):
+        raise ConfigError(
+            f"data_shape must be a list of 1 or 3 positive whole numbers; got {str(value)[:80]}"
+        )
+    shape = tuple(check_int(v, "each data_shape entry", 1, MAX_DATA_AXIS) for v in value)
+    if math.prod(shape) > MAX_SAMPLE_ELEMENTS:
+        raise ConfigError(
+            f"data_shape {list(shape)} has more than {MAX_SAMPLE_ELEMENTS:,} values per sample"
+        )
+    return shape
+
+
+def _call_plugin(entry: Entry, what: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run plugin code: its own ganzoo errors pass; anything else names the plugin."""
+    try:
+        return resolve_factory(factory)(*args, **kwargs)
+    except GanzooError:
+        raise
+    except (Exception, SystemExit) as exc:  # plugin code: never a traceback for the user
+        reason = " ".join(str(exc).split())[:200] or "no message"
+        raise ConfigError(
+            f"{what} {entry.name!r} from plugin {entry.plugin.label} failed: "
+            f"{type(exc).__name__}: {reason}"
+        ) from None
+
+
+def _activations(gan: GAN) -> int | None:
+    """Values one sample's forward passes through G and D produce, measured on ``meta``
+    tensors; None when the model's code cannot run on ``meta`` (its size check stands)."""
+    total = 0
+
+    def count(module: nn.Module, inputs: Any, output: Any) -> None:
+        nonlocal total
+        if isinstance(output, torch.Tensor):
+            total += output.numel()
+
+    leaves = [m for m in gan.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(count) for m in leaves]
+    try:
+        with torch.no_grad():
+            fake = gan.generator(gan.generator.sample_latent(1, device="meta"))
+            gan.discriminator(fake)
+    except Exception:
+        return None
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+def _check_size(gan: GAN, name: str) -> None:
+    parameters = sum(p.numel() for p in gan.parameters())
+    if parameters > MAX_PARAMETERS:
+        raise ConfigError(
+            f"model {name!r} with these options has {parameters:,} parameters, more than the "
+            f"{MAX_PARAMETERS:,} ganzoo builds; choose smaller options"
+        )
+    activations = _activations(gan)
+    if activations is not None and activations > MAX_ACTIVATIONS_PER_SAMPLE:
+        raise ConfigError(
+            f"model {name!r} with these options computes {activations:,} values per sample, "
+            f"more than the {MAX_ACTIVATIONS_PER_SAMPLE:,} ganzoo allows; choose smaller options"
+        )
 
 
 def build_model(
@@ -35,12 +113,27 @@ def build_model(
     data_shape: tuple[int, ...],
     options: dict[str, Any] | None = None,
     catalog: Catalog | None = None,
+    *,
+    strict: bool = False,
+    meta_only: bool = False,
 ) -> tuple[GAN, Entry]:
+    """Build model ``name`` for ``data_shape``. It is built first on the ``meta`` device,
+    where sizes cost nothing, and refused if too large; ``meta_only`` stops there.
+
+    ``strict``: the options were read from a file and must already have their JSON types.
+    """
     entry = _catalog(catalog).model(name)
-    resolved = resolve_options(entry.info.options, options or {}, f"model {name!r}")
-    gan = resolve_factory(entry.info.factory)(tuple(data_shape), **resolved)
-    if not isinstance(gan, GAN):
+    resolved = resolve_options(entry.info.options, options or {}, f"model {name!r}", strict)
+    data_shape = check_data_shape(data_shape)
+    # The meta build must not consume the random stream that initialises the real weights.
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        planned = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
+    if not isinstance(planned, GAN):
         raise ConfigError(f"model {name!r} from plugin {entry.plugin.label} did not build a GAN")
+    _check_size(planned, name)
+    gan = planned
+    if not meta_only:
+        gan = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
     gan.name = name
     gan.config = {"data_shape": list(data_shape), **resolved}
     return gan, entry
@@ -51,7 +144,7 @@ def build_loss(
 ) -> tuple[Loss, dict[str, Any], Entry]:
     entry = _catalog(catalog).loss(name)
     resolved = resolve_options(entry.info.options, options or {}, f"loss {name!r}")
-    loss = resolve_factory(entry.info.factory)(**resolved)
+    loss = _call_plugin(entry, "loss", entry.info.factory, **resolved)
     if not isinstance(loss, Loss):
         raise ConfigError(f"loss {name!r} from plugin {entry.plugin.label} is not a ganzoo Loss")
     return loss, resolved, entry
@@ -62,12 +155,17 @@ def dataset_entry(spec: str, catalog: Catalog | None = None) -> tuple[Entry, str
     entry = _catalog(catalog).dataset(name)
     if entry.info.argument_required and not argument:
         raise DataError(f"dataset {name!r} needs an argument: {name}:{entry.info.argument}")
+    if entry.info.argument is None and argument is not None:
+        raise DataError(
+            f"dataset {name!r} takes no argument; got {spec!r} "
+            "(its size is --dataset-size, its seed --seed)"
+        )
     return entry, argument
 
 
 def load_dataset(spec: str, request: DataRequest, catalog: Catalog | None = None) -> DataStore:
     entry, _ = dataset_entry(spec, catalog)
-    store = resolve_factory(entry.info.factory)(request)
+    store = _call_plugin(entry, "dataset source", entry.info.factory, request)
     if not isinstance(store, DataStore) or store.kind != entry.info.data_kind:
         raise DataError(f"dataset source {entry.name!r} returned no {entry.info.data_kind} data")
     return store

@@ -6,6 +6,21 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.limits import (
+    MAX_BATCH_SIZE,
+    MAX_D_STEPS,
+    MAX_DATASET_SIZE,
+    MAX_EPOCHS,
+    MAX_IMAGE_PIXELS_CEILING,
+    MAX_KEEP,
+    MAX_LR,
+    MAX_RESOLUTION,
+    MAX_SAMPLE_GRID,
+    MAX_STEPS,
+    check_float,
+    check_int,
+    check_seed,
+)
 
 DEFAULT_DATASET = "shapes"
 DEFAULT_STEPS = 2000
@@ -38,9 +53,12 @@ class TrainConfig:
     ckpt_every: int | None = None
     keep: int = 3
     sample_count: int = 64
+    max_image_pixels: int | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        if not isinstance(values, dict):
+            raise ConfigError("the training settings must be a JSON object")
         known = {f.name for f in fields(cls)}
         config = cls(**{k: v for k, v in values.items() if k in known and v is not None})
         config.check()
@@ -50,29 +68,31 @@ class TrainConfig:
         return asdict(self)
 
     def check(self) -> None:
-        """Reject impossible values with the flag a user would type."""
-        positive_ints = ("batch_size", "d_steps", "keep", "sample_count")
-        optional_positive = ("steps", "dataset_size", "log_every", "sample_every", "ckpt_every")
-        for name in positive_ints + optional_positive:
+        """Reject impossible values (wrong types too: config.json may have been edited) with
+        the flag a user would type."""
+        for name in ("model", "loss", "dataset", "device"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{_flag(name)} must be a non-empty string")
+        for name in ("model_options", "loss_options"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{_flag(name)} must be a positive whole number; got {value}")
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise ConfigError(f"{name} must be a mapping of option names to values")
+        for name, (low, high) in _INT_RANGES.items():
+            value = getattr(self, name)
+            if value is not None or name in _REQUIRED_INTS:
+                check_int(value, _flag(name), low, high)
+        for name, (low, high, low_open, high_open) in _FLOAT_RANGES.items():
+            value = getattr(self, name)
+            if value is not None:
+                value = check_float(
+                    value, _flag(name), low, high, low_open=low_open, high_open=high_open
+                )
+                setattr(self, name, value)
+        check_seed(self.seed)
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give --steps or --epochs, not both")
-        if self.epochs is not None and not self.epochs > 0:
-            raise ConfigError(f"--epochs must be positive; got {self.epochs}")
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{_flag(name)} must be positive; got {getattr(self, name)}")
-        for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(f"{_flag(name)} must be in [0, 1); got {getattr(self, name)}")
-        if self.resolution is not None and self.resolution < 1:
-            raise ConfigError(f"--resolution must be positive; got {self.resolution}")
         if self.channels not in (1, 3):
             raise ConfigError(f"--channels must be 1 or 3; got {self.channels}")
-        if not 0 <= self.ema < 1:
-            raise ConfigError(f"--ema must be in [0, 1) (0 turns it off); got {self.ema}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
 
@@ -81,7 +101,12 @@ class TrainConfig:
             return self.steps
         if self.epochs is not None:
             per_epoch = max(1, dataset_len // self.batch_size)
-            return max(1, round(self.epochs * per_epoch / self.d_steps))
+            total = max(1, round(self.epochs * per_epoch / self.d_steps))
+            if total > MAX_STEPS:
+                raise ConfigError(
+                    f"--epochs {self.epochs:g} means {total:,} steps, more than {MAX_STEPS:,}"
+                )
+            return total
         return DEFAULT_STEPS
 
     def fill_intervals(self, total: int) -> None:
@@ -92,6 +117,33 @@ class TrainConfig:
             self.sample_every = max(1, total // 10)
         if self.ckpt_every is None:
             self.ckpt_every = max(1, total // 4)
+
+
+# name -> (lowest, highest); None is allowed unless the name is in _REQUIRED_INTS.
+_INT_RANGES = {
+    "resolution": (1, MAX_RESOLUTION),
+    "channels": (1, 3),
+    "steps": (1, MAX_STEPS),
+    "batch_size": (1, MAX_BATCH_SIZE),
+    "d_steps": (1, MAX_D_STEPS),
+    "dataset_size": (1, MAX_DATASET_SIZE),
+    "log_every": (1, MAX_STEPS),
+    "sample_every": (1, MAX_STEPS),
+    "ckpt_every": (1, MAX_STEPS),
+    "keep": (1, MAX_KEEP),
+    "sample_count": (1, MAX_SAMPLE_GRID),
+    "max_image_pixels": (1, MAX_IMAGE_PIXELS_CEILING),
+}
+_REQUIRED_INTS = {"channels", "batch_size", "d_steps", "keep", "sample_count"}
+# name -> (low, high, low excluded, high excluded)
+_FLOAT_RANGES = {
+    "epochs": (0.0, MAX_EPOCHS, True, False),
+    "lr_g": (0.0, MAX_LR, True, False),
+    "lr_d": (0.0, MAX_LR, True, False),
+    "beta1": (0.0, 1.0, False, True),
+    "beta2": (0.0, 1.0, False, True),
+    "ema": (0.0, 1.0, False, True),
+}
 
 
 def _flag(name: str) -> str:

@@ -31,6 +31,9 @@ class DataRequest:
     seed: int = 0
     size: int | None = None
     cache_dir: Path | None = None
+    # The largest image (in pixels, as decoded) an image source decodes; None: the default
+    # ganzoo.core.limits.DEFAULT_MAX_IMAGE_PIXELS.
+    max_pixels: int | None = None
     report: Callable[[str], None] = field(default=lambda message: None)
 
 

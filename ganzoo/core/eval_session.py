@@ -16,11 +16,20 @@ from typing import Any
 
 from ganzoo.console import note
 from ganzoo.core.build import dataset_entry, load_dataset
-from ganzoo.core.checkpoint import Checkpoint
+from ganzoo.core.checkpoints import Checkpoint
 from ganzoo.core.data import DataRequest
 from ganzoo.core.device import resolve_device
-from ganzoo.core.errors import ConfigError
+from ganzoo.core.errors import CheckpointError, ConfigError
 from ganzoo.core.evaluation import DEFAULT_MAX_REFERENCE, EvalContext, Metric
+from ganzoo.core.limits import (
+    MAX_DATASET_SIZE,
+    MAX_EVAL_BATCH,
+    MAX_EVAL_BYTES,
+    MAX_EVAL_REFERENCE,
+    MAX_EVAL_SAMPLES,
+    check_int,
+    check_seed,
+)
 from ganzoo.core.run_folder import RunFolder
 from ganzoo.zoo.catalog import get_catalog
 from ganzoo.zoo.descriptors import resolve_factory
@@ -77,6 +86,47 @@ def _run_folder_of(path: Path) -> RunFolder | None:
     return None
 
 
+def _reference_spec(ckpt: Checkpoint, data: str | None) -> tuple[str, bool]:
+    """The dataset spec to compare against, and whether it is the training data.
+
+    A checkpoint never chooses files for ganzoo to read: its recorded dataset is used only
+    when it is procedural (no path in it) or when the checkpoint sits in a run folder here
+    whose config.json records the same data; otherwise the user names it with --data.
+    """
+    trained_on = ckpt.raw.get("dataset", "")
+    if data:
+        return data, data == trained_on
+    if not trained_on:
+        raise ConfigError("the checkpoint does not say what it was trained on; pass --data SPEC")
+    entry, _ = dataset_entry(trained_on)
+    if entry.info.argument is None:
+        return trained_on, True
+    folder = _run_folder_of(ckpt.path)
+    recorded = None
+    if folder is not None:
+        train = folder.read_config().get("train")
+        recorded = train.get("dataset") if isinstance(train, dict) else None
+    if recorded != trained_on:
+        raise ConfigError(
+            f"the checkpoint was trained on {trained_on[:200]!r}, which is not the data of a run "
+            "folder it sits in; ganzoo reads only files you name: pass --data SPEC"
+        )
+    return trained_on, True
+
+
+def _training_request_values(ckpt: Checkpoint) -> tuple[int, int | None]:
+    """The seed and size the training data was made with (procedural sets are regenerated)."""
+    train = ckpt.json("train_config", dict) if "train_config" in ckpt.raw else {}
+    try:
+        seed = check_seed(train.get("seed", 0), "train_config seed")
+        size = train.get("dataset_size")
+        if size is not None:
+            check_int(size, "train_config dataset_size", 1, MAX_DATASET_SIZE)
+    except ConfigError as exc:
+        raise CheckpointError(f"{ckpt.path}: {exc}") from None
+    return seed, size
+
+
 def evaluate(
     checkpoint: str,
     data: str | None = None,
@@ -87,52 +137,60 @@ def evaluate(
     inception: str | None = None,
     batch_size: int = 64,
     max_reference: int = DEFAULT_MAX_REFERENCE,
+    max_image_pixels: int | None = None,
     progress=None,
 ) -> EvalResult:
     from ganzoo.api import load
 
     started = time.perf_counter()
+    check_seed(seed)
+    check_int(batch_size, "--batch-size", 1, MAX_EVAL_BATCH)
+    check_int(max_reference, "--max-reference", 1, MAX_EVAL_REFERENCE)
     ckpt = Checkpoint(checkpoint)
     target = resolve_device(device)
-    data_kind = ckpt.raw.get("data_kind", "image")
+    data_kind = ckpt.data_kind
     names = _metric_names(metrics, data_kind)
     if not names:
         raise ConfigError(f"no installed metric measures {data_kind} data")
     count = DEFAULT_SAMPLES[data_kind] if samples is None else samples
-    if count < 1:
-        raise ConfigError(f"-n must be positive; got {count}")
+    check_int(count, "-n", 2, MAX_EVAL_SAMPLES)
     instances: list[Metric] = [resolve_factory(get_catalog().metric(n).info.factory)()
                                for n in names]  # fmt: skip
 
-    trained_on = ckpt.raw.get("dataset", "")
-    spec = data or trained_on
-    if not spec:
-        raise ConfigError("the checkpoint does not say what it was trained on; pass --data SPEC")
+    spec, same_data = _reference_spec(ckpt, data)
     entry, argument = dataset_entry(spec)
     if entry.info.data_kind != data_kind:
         raise ConfigError(f"dataset {spec!r} holds {entry.info.data_kind} data, not {data_kind}")
+    train_seed, train_size = _training_request_values(ckpt)
 
     generator = load(checkpoint, device=str(target))
     shape = generator.data_shape
-    train = ckpt.json("train_config") if "train_config" in ckpt.raw else {}
-    same_data = spec == trained_on
+    if count * math.prod(shape) * 4 > MAX_EVAL_BYTES:
+        raise ConfigError(
+            f"-n {count:,} samples of shape {tuple(shape)} would hold more than "
+            f"{MAX_EVAL_BYTES >> 30} GiB; use a smaller -n"
+        )
     request = DataRequest(
         argument=argument,
         resolution=shape[1] if len(shape) == 3 else 0,
         channels=shape[0] if len(shape) == 3 else 0,
         # The same seed and size as in training, so procedural references are the same set.
-        seed=int(train.get("seed", 0)) if same_data else 0,
-        size=train.get("dataset_size") if same_data else None,
+        seed=train_seed if same_data else 0,
+        size=train_size if same_data else None,
+        max_pixels=max_image_pixels,
         report=note,
     )
+    network = None
+    if any(metric.needs_inception for metric in instances):
+        from ganzoo.core.inception import load_inception
+
+        network = load_inception(inception, target)  # missing: one sentence before any work
     real = load_dataset(spec, request)
     if real.shape != tuple(shape):
         raise ConfigError(f"dataset {spec!r} gives samples of shape {real.shape}, "
                           f"the generator makes {tuple(shape)}")  # fmt: skip
-
-    fake = generator.sample(count, seed=seed)
     ctx = EvalContext(
-        fake=fake,
+        fake=generator.sample(count, seed=seed),
         real=real,
         device=target,
         seed=seed,
@@ -142,6 +200,8 @@ def evaluate(
         report=note,
         progress=progress,
     )
+    if network is not None:
+        ctx.memo("inception", lambda: network)
     result = EvalResult(Path(checkpoint), ckpt.step, spec, count, generator.weights, names)
     for metric in instances:
         result.results.update(metric.compute(ctx))

@@ -21,7 +21,14 @@ DEFAULT_MAX_REFERENCE = 50_000
 
 
 class Metric(ABC):
-    """Interface: compute named scalar results from an ``EvalContext``."""
+    """Interface: compute named scalar results from an ``EvalContext``.
+
+    A metric that reads ``ctx.fake_features()``/``ctx.real_features()`` sets
+    ``needs_inception``: ``ganzoo eval`` then makes sure the network is there before it
+    generates anything.
+    """
+
+    needs_inception: bool = False
 
     @abstractmethod
     def compute(self, ctx: EvalContext) -> dict[str, float]:

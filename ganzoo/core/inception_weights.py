@@ -33,8 +33,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 from torch import Tensor
 
-from ganzoo.core.checkpoint import atomic_write_bytes
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.files import atomic_write_bytes
 from ganzoo.core.paths import cache_dir
 
 WEIGHTS_ENV = "GANZOO_INCEPTION_WEIGHTS"

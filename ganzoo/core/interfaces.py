@@ -8,6 +8,7 @@ use numerically stable forms (softplus / BCE-with-logits).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -52,14 +53,22 @@ class Generator(nn.Module, ABC):
         finally:
             self.train(was_training)
 
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> Tensor:
-        """``n`` samples in model space, on the CPU, reproducible for a given ``seed``.
+    def iter_samples(
+        self, n: int, seed: int | None = None, batch_size: int = 256
+    ) -> Iterator[Tensor]:
+        """``n`` samples in batches of at most ``batch_size``, so any ``n`` fits in memory.
 
-        Latents are drawn on the CPU so a seed gives the same samples on every device.
+        Latents are drawn on the CPU, a full batch at a time whatever ``n`` is, so a seed
+        gives the same samples on every device and a smaller ``n`` is a prefix of a larger.
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = self.sample_latent(n, generator=gen, device="cpu")
-        chunks = [self.generate(part) for part in z.split(batch_size)]
+        for start in range(0, n, batch_size):
+            z = self.sample_latent(batch_size, generator=gen, device="cpu")
+            yield self.generate(z[: min(batch_size, n - start)])
+
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> Tensor:
+        """``n`` samples in model space, on the CPU, reproducible for a given ``seed``."""
+        chunks = list(self.iter_samples(n, seed, batch_size))
         return torch.cat(chunks) if chunks else torch.empty(0, *self.data_shape)
 
 

@@ -14,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import Tensor
 
-from ganzoo.core.checkpoint import atomic_write_bytes
+from ganzoo.core.files import atomic_write_bytes
 from ganzoo.core.paths import cache_dir
 
 CACHE_VERSION = "1"

@@ -14,12 +14,12 @@ import torch
 from ganzoo import __version__
 from ganzoo.console import note
 from ganzoo.core.build import build_loss, build_model, data_shape_for, dataset_entry, load_dataset
-from ganzoo.core.checkpoint import Checkpoint
+from ganzoo.core.checkpoints import Checkpoint
 from ganzoo.core.config import TrainConfig
 from ganzoo.core.data import DataRequest, parse_spec
 from ganzoo.core.device import resolve_device
-from ganzoo.core.errors import ConfigError, DataError
-from ganzoo.core.run_folder import RunFolder
+from ganzoo.core.errors import CheckpointError, ConfigError, DataError
+from ganzoo.core.run_folder import RunFolder, check_writable
 from ganzoo.core.trainer import Trainer, TrainResult
 from ganzoo.zoo.catalog import get_catalog
 
@@ -36,8 +36,8 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
         config.resolution = data_shape[1]
     device = resolve_device(config.device)
 
-    torch.manual_seed(config.seed)  # the same seed gives the same initial weights
-    gan, _ = build_model(config.model, data_shape, config.model_options, catalog)
+    # Checked on the meta device before the data is decoded; built for real after it.
+    build_model(config.model, data_shape, config.model_options, catalog, meta_only=True)
 
     request = DataRequest(
         argument=argument,
@@ -45,6 +45,7 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
         channels=config.channels,
         seed=config.seed,
         size=config.dataset_size,
+        max_pixels=config.max_image_pixels,
         report=note,
     )
     store = load_dataset(config.dataset, request, catalog)
@@ -58,13 +59,18 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
             f"dataset {config.dataset!r} has {len(store)} samples, fewer than --batch-size "
             f"{config.batch_size}; lower --batch-size"
         )
+    torch.manual_seed(config.seed)  # the same seed gives the same initial weights
+    gan, _ = build_model(config.model, data_shape, config.model_options, catalog)
     if folder is None:
         name = f"{config.model}-{parse_spec(config.dataset)[0]}"
-        folder = RunFolder.create(out, name)
-    trainer = Trainer(
-        config, gan, model_entry, loss, loss_entry, loss_config, store, folder, device
-    )
-    folder.write_config(
+        folder = RunFolder.create(out, name, report=note)
+    return Trainer(config, gan, model_entry, loss, loss_entry, loss_config, store, folder, device)
+
+
+def _write_config(trainer: Trainer) -> None:
+    config, gan, store = trainer.config, trainer.gan, trainer.store
+    model_entry = trainer.model_entry
+    trainer.folder.write_config(
         {
             "ganzoo_version": __version__,
             "train": config.to_dict(),
@@ -75,11 +81,10 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
                 "version": model_entry.plugin.version,
             },
             "dataset_description": store.description,
-            "device": str(device),
+            "device": str(trainer.device),
             "total_steps": trainer.total,
         }
     )
-    return trainer
 
 
 def _absolute_path_spec(spec: str) -> str:
@@ -97,19 +102,58 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     if values.get("dataset"):
         values["dataset"] = _absolute_path_spec(values["dataset"])
     config = TrainConfig.from_dict({**values, "model": model})
+    if out is not None:
+        check_writable(out)
     trainer = _prepare(config, None, out)
+    _write_config(trainer)
     return trainer.run()
 
 
-def resume_run(run_dir: str, overrides: dict[str, Any]) -> TrainResult:
+def _usable(path: Path) -> str | None:
+    """None when the checkpoint at ``path`` opens and its data matches its checksum, else
+    the reason it does not."""
+    try:
+        Checkpoint(path).verify()
+    except CheckpointError as exc:
+        return str(exc)
+    return None
+
+
+def _choose_checkpoint(folder: RunFolder, run_dir: str, from_step: int | None) -> Checkpoint | None:
+    found = folder.checkpoints()
+    if from_step is not None:
+        chosen = [path for step, path in found if step == from_step]
+        if not chosen:
+            steps = ", ".join(str(step) for step, _ in found) or "none"
+            raise ConfigError(f"{run_dir} has no checkpoint at step {from_step} (it has: {steps})")
+        path = chosen[0]
+    elif found:
+        path = found[-1][1]
+    else:
+        return None
+    problem = _usable(path)
+    if problem is not None:
+        older = [step for step, p in found if p != path and _usable(p) is None]
+        if from_step is None and older:
+            listed = ", ".join(str(s) for s in reversed(older))
+            raise CheckpointError(
+                f"{problem}; good older checkpoints: steps {listed}; continue from one with "
+                f"ganzoo train --resume {run_dir} --from {older[-1]}"
+            )
+        raise CheckpointError(problem)
+    return Checkpoint(path)
+
+
+def resume_run(
+    run_dir: str, overrides: dict[str, Any], from_step: int | None = None
+) -> TrainResult:
+    """Continue a run. Everything is checked (settings, checkpoint, data) before the folder is
+    touched, so a refused resume leaves it exactly as it was."""
     folder = RunFolder.open(run_dir)
     saved = folder.read_config().get("train")
     if not isinstance(saved, dict):
         raise ConfigError(f"{folder.config_path} has no training settings")
-    latest = folder.latest_checkpoint()
-    if latest is None:
-        raise ConfigError(f"{run_dir} has no checkpoint to resume from")
-    checkpoint = Checkpoint(latest)
+    checkpoint = _choose_checkpoint(folder, run_dir, from_step)
     values = {**saved, **overrides}
     if "steps" in overrides:
         values["epochs"] = None
@@ -117,12 +161,23 @@ def resume_run(run_dir: str, overrides: dict[str, Any]) -> TrainResult:
         values["steps"] = None
     config = TrainConfig.from_dict(values)
     trainer = _prepare(config, folder, None)
-    trainer.restore(checkpoint)
+    if checkpoint is not None:
+        trainer.restore(checkpoint)
     if trainer.step >= trainer.total:
         raise ConfigError(
             f"{run_dir} already reached step {trainer.step} of {trainer.total}; "
             "pass a larger --steps to train further"
         )
-    folder.truncate_metrics(trainer.step)
-    note(f"resuming {run_dir} from step {trainer.step} ({latest.name})")
+    # Accepted: from here on the folder changes.
+    folder.remove_temporaries()
+    for moved in folder.supersede_after(trainer.step):
+        note(f"moved {moved.name}, newer than step {trainer.step}, to {moved.parent}")
+    dropped = folder.truncate_metrics(trainer.step, trainer.last_logged)
+    if dropped:
+        note(f"dropped {dropped} unreadable line(s) of {folder.metrics_path} (a torn write)")
+    _write_config(trainer)
+    if checkpoint is None:
+        note(f"{run_dir} has no checkpoint yet: starting it again from step 0")
+    else:
+        note(f"resuming {run_dir} from step {trainer.step} ({checkpoint.path.name})")
     return trainer.run()

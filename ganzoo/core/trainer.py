@@ -19,18 +19,20 @@ from ganzoo import __version__
 from ganzoo.console import note
 from ganzoo.core import rng
 from ganzoo.core.batches import EpochSampler
-from ganzoo.core.checkpoint import (
+from ganzoo.core.checkpoints import (
     Checkpoint,
+    expect_file,
+    load_optimizer,
     module_tensors,
-    optimizer_state,
     optimizer_tensors,
     save_checkpoint,
 )
+from ganzoo.core.checkpoints.model import planned_model
 from ganzoo.core.config import TrainConfig
 from ganzoo.core.curves import save_loss_curves
 from ganzoo.core.data import DataStore
 from ganzoo.core.ema import EMA
-from ganzoo.core.errors import TrainingError
+from ganzoo.core.errors import CheckpointError, TrainingError
 from ganzoo.core.images import save_grid, save_scatter
 from ganzoo.core.interfaces import GAN, Loss
 from ganzoo.core.progress import TrainingProgress
@@ -90,6 +92,11 @@ class Trainer:
         self.ema = EMA(self.G, config.ema) if config.ema > 0 else None
         self.step = 0
         self.draws = 0
+        # Running sums of the step metrics since the last logged line, and that line: both
+        # go into checkpoints, so a resumed run logs exactly what an uninterrupted one would.
+        self.sums: dict[str, Tensor] = {}
+        self.count = 0
+        self.last_logged: dict[str, Any] | None = None
         self._stop_requested = False
 
     # --- state -------------------------------------------------------------------------
@@ -132,8 +139,13 @@ class Trainer:
             "train_config": self.config.to_dict(),
             "optim.generator.param_groups": groups_g,
             "optim.discriminator.param_groups": groups_d,
+            "metrics_count": str(self.count),
+            "metrics_record": self.last_logged if self._logged_now() else None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+
+    def _logged_now(self) -> bool:
+        return self.last_logged is not None and self.last_logged.get("step") == self.step
 
     def save_checkpoint(self) -> Path:
         optim_g, groups_g = optimizer_tensors("optim.generator", self.opt_g)
@@ -144,6 +156,7 @@ class Trainer:
             **optim_g,
             **optim_d,
             **rng.capture(self.noise),
+            **{f"metrics.sum.{k}": v.detach().float().reshape(()) for k, v in self.sums.items()},
         }
         if self.ema is not None:
             tensors.update(module_tensors("generator_ema", self.ema.module))
@@ -153,28 +166,50 @@ class Trainer:
         return path
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        checkpoint.load_module("generator", self.G)
-        checkpoint.load_module("discriminator", self.D)
+        """Load the whole training state, after checking every tensor and field of the file
+        against this trainer's model; nothing is changed when the file is refused."""
+        described = planned_model(checkpoint)  # the file's own description, checked first
+        if described.name != self.gan.name or described.config != self.gan.config:
+            raise CheckpointError(
+                f"{checkpoint.path} holds model {described.name!r} {described.config}, the run "
+                f"trains {self.gan.name!r} {self.gan.config}"
+            )
+        modules = {"generator": self.G, "discriminator": self.D}
         if self.ema is not None:
-            checkpoint.load_module("generator_ema", self.ema.module)
-        for prefix, optimizer in (
-            ("optim.generator", self.opt_g),
-            ("optim.discriminator", self.opt_d),
-        ):
-            groups = checkpoint.json(f"{prefix}.param_groups")
-            optimizer.load_state_dict(
-                optimizer_state(prefix, checkpoint.tensors(prefix, strip=False), groups)
+            modules["generator_ema"] = self.ema.module
+        expect_file(checkpoint, modules)
+        step = checkpoint.step
+        draws = checkpoint.count("data_draws")
+        count = checkpoint.count("metrics_count") if "metrics_count" in checkpoint.raw else 0
+        record = checkpoint.json("metrics_record") if "metrics_record" in checkpoint.raw else None
+        if record is not None and not (isinstance(record, dict) and record.get("step") == step):
+            raise CheckpointError(
+                f"{checkpoint.path}: metrics_record is not a record of step {step}"
             )
         saved_device = checkpoint.raw.get("device_type", self.device.type)
         same_device = saved_device == self.device.type
+        states = checkpoint.tensors("rng", strip=False)
+        for prefix, module in modules.items():
+            module.load_state_dict(checkpoint.tensors(prefix))
+        load_optimizer(checkpoint, "optim.generator", self.opt_g)
+        load_optimizer(checkpoint, "optim.discriminator", self.opt_d)
         if not same_device:
             note(
                 f"the checkpoint was written on {saved_device}, this run is on "
                 f"{self.device.type}: the latent noise sequence restarts from the seed"
             )
-        rng.restore(checkpoint.tensors("rng", strip=False), self.noise, same_device)
-        self.step = checkpoint.step
-        self.draws = int(checkpoint.text("data_draws"))
+        try:
+            rng.restore(states, self.noise, same_device)
+        except RuntimeError:
+            raise CheckpointError(f"{checkpoint.path} holds an invalid RNG state") from None
+        self.sums = {
+            key.removeprefix("metrics.sum."): value.to(self.device)
+            for key, value in checkpoint.tensors("metrics.sum", strip=False).items()
+        }
+        self.count = count
+        self.last_logged = record
+        self.step = step
+        self.draws = draws
 
     def save_samples(self) -> Path:
         """The fixed-latent sample picture for this step (and the redrawn loss curves)."""
@@ -210,8 +245,6 @@ class Trainer:
         )
         self.G.train()
         self.D.train()
-        sums: dict[str, Tensor] = {}
-        count = 0
         last_ckpt: Path | None = None
         last_samples: Path | None = None
         previous = None
@@ -228,22 +261,22 @@ class Trainer:
                         self.ema.update(self.G)
                     self.step += 1
                     for key, value in metrics.items():
-                        sums[key] = sums[key] + value if key in sums else value.clone()
-                    count += 1
+                        sums = self.sums
+                        sums[key] = sums[key] + value.detach() if key in sums else value.clone()
+                    self.count += 1
                     logged = None
                     if self.step % cfg.log_every == 0 or self.step == self.total:
-                        logged = {k: float(v) / count for k, v in sums.items()}
-                        sums, count = {}, 0
+                        logged = {k: float(v) / self.count for k, v in self.sums.items()}
+                        self.sums, self.count = {}, 0
                         self._check_finite(logged, last_ckpt)
                         progress.update(self.step, logged)
-                        self.folder.append_metrics(
-                            {
-                                "step": self.step,
-                                "epoch": round(self.sampler.epoch_of(self.draws), 4),
-                                "it_per_s": round(progress.rate, 3),
-                                **logged,
-                            }
-                        )
+                        self.last_logged = {
+                            "step": self.step,
+                            "epoch": round(self.sampler.epoch_of(self.draws), 4),
+                            "it_per_s": round(progress.rate, 3),
+                            **logged,
+                        }
+                        self.folder.append_metrics(self.last_logged)
                     else:
                         progress.update(self.step, None)
                     if self.step % cfg.sample_every == 0:

@@ -8,6 +8,7 @@ never imports torch.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,20 +31,36 @@ class Option:
     help: str = ""
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:
             raise ValueError(f"option {self.name!r}: type must be one of {sorted(_TYPES)}")
+        for bound in (self.minimum, self.maximum):
+            if bound is not None and (
+                isinstance(bound, bool)
+                or not isinstance(bound, int | float)
+                or not math.isfinite(bound)
+            ):
+                raise ValueError(f"option {self.name!r}: bounds must be finite numbers")
 
-    def parse(self, raw: Any, owner: str = "") -> Any:
-        """Convert ``raw`` (a string from the command line, or a Python value) and check it."""
+    def parse(self, raw: Any, owner: str = "", strict: bool = False) -> Any:
+        """Convert ``raw`` (a string from the command line, or a Python value) and check it.
+
+        ``strict`` (values read from a file: a checkpoint, config.json) takes no conversions:
+        the value must already have the option's JSON type.
+        """
         where = f"{owner} option {self.name!r}" if owner else f"option {self.name!r}"
-        value = _convert(raw, self.type, where)
+        value = _strict(raw, self.type, where) if strict else _convert(raw, self.type, where)
+        if self.type == "float" and not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number; got {value!r}")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
             raise ConfigError(f"{where} must be one of {allowed}; got {value!r}")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{where} must be at least {self.minimum}; got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{where} must be at most {self.maximum}; got {value!r}")
         return value
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,7 +71,17 @@ class Option:
             out["choices"] = list(self.choices)
         if self.minimum is not None:
             out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
         return out
+
+
+def _strict(raw: Any, kind: str, where: str) -> Any:
+    expected = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}[kind]
+    if (isinstance(raw, bool) and kind != "bool") or not isinstance(raw, expected):
+        word = _WORDS.get(kind, "true or false")
+        raise ConfigError(f"{where} must be {word}; got {raw!r}")
+    return float(raw) if kind == "float" else raw
 
 
 def _convert(raw: Any, kind: str, where: str) -> Any:
@@ -78,16 +105,19 @@ def _convert(raw: Any, kind: str, where: str) -> Any:
 
 
 def resolve_options(
-    options: tuple[Option, ...], given: Mapping[str, Any], owner: str
+    options: tuple[Option, ...], given: Mapping[str, Any], owner: str, strict: bool = False
 ) -> dict[str, Any]:
-    """Defaults overlaid with ``given``; unknown names and bad values raise ``ConfigError``."""
+    """Defaults overlaid with ``given``; unknown names and bad values raise ``ConfigError``.
+
+    ``strict``: ``given`` was read from a file, so every value must have its JSON type.
+    """
     known = {o.name: o for o in options}
     unknown = sorted(set(given) - set(known))
     if unknown:
         names = ", ".join(sorted(known)) or "none"
         raise ConfigError(f"{owner} has no option {unknown[0]!r} (its options: {names})")
     return {
-        name: opt.parse(given[name], owner) if name in given else opt.default
+        name: opt.parse(given[name], owner, strict) if name in given else opt.default
         for name, opt in known.items()
     }
 

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from ganzoo.core.data import DataRequest, DataStore
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.limits import check_data_bytes
 
 DEFAULT_SIZE = 2048
 _SUPERSAMPLE = 2
@@ -33,6 +34,7 @@ def load(request: DataRequest) -> DataStore:
         raise ConfigError(f"image datasets have 1 or 3 channels; got {request.channels}")
     if request.resolution < 1:
         raise ConfigError(f"the resolution must be at least 1; got {request.resolution}")
+    check_data_bytes(size, request.channels * request.resolution**2, "dataset 'shapes'")
     images = generate(size, request.resolution, request.channels, request.seed)
     description = f"{size} procedural shape images (seed {request.seed})"
     return DataStore(kind="image", tensor=images, description=description)

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ganzoo.core.data import DataRequest, DataStore
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.limits import check_data_bytes
 
 DEFAULT_SIZE = 100_000
 
@@ -54,6 +55,8 @@ def _load(request: DataRequest, name: str, what: str) -> DataStore:
     size = DEFAULT_SIZE if request.size is None else request.size
     if size < 1:
         raise ConfigError(f"dataset {name!r} needs a size of at least 1; got {size}")
+    # The points (float32) and the mode index of each (int64) while they are drawn.
+    check_data_bytes(size, 2 * 4 + 8, f"dataset {name!r}")
     means, std = mode_means(name)
     points = sample_mixture(means, std, size, request.seed)
     description = f"{size} points from {what} (std {std}, seed {request.seed})"

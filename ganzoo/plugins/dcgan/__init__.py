@@ -14,8 +14,15 @@ def register_models(register):
             data_kinds=("image",),
             default_resolution=64,
             options=(
-                Option("latent_dim", "int", 100, "size of z", minimum=1),
-                Option("width", "int", 64, "channels of G's last and D's first layer", minimum=1),
+                Option("latent_dim", "int", 100, "size of z", minimum=1, maximum=65_536),
+                Option(
+                    "width",
+                    "int",
+                    64,
+                    "channels of G's last and D's first layer",
+                    minimum=1,
+                    maximum=4_096,
+                ),
             ),
             reference="Radford et al. 2015, arXiv:1511.06434",
         )

@@ -47,17 +47,23 @@ def precision_recall(fake, real, neighbours: int = PR_NEIGHBOURS) -> tuple[float
 
 
 class FID(Metric):
+    needs_inception = True
+
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         return {"fid": frechet_distance(ctx.fake_features(), ctx.real_features())}
 
 
 class KID(Metric):
+    needs_inception = True
+
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         mean, std = kernel_distance(ctx.fake_features(), ctx.real_features(), ctx.seed)
         return {"kid": mean, "kid_std": std}
 
 
 class PrecisionRecall(Metric):
+    needs_inception = True
+
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         fake, real = ctx.fake_features(), ctx.real_features()
         # Both manifolds from equally many samples, as in the paper (a larger reference set

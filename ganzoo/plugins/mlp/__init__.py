@@ -15,12 +15,26 @@ def register_models(register):
             default_resolution=32,
             options=(
                 Option(
-                    "latent_dim", "int", 0, "size of z; 0: 2 for points, 64 for images", minimum=0
+                    "latent_dim",
+                    "int",
+                    0,
+                    "size of z; 0: 2 for points, 64 for images",
+                    minimum=0,
+                    maximum=65_536,
                 ),
-                Option("hidden", "int", 256, "units in each hidden layer", minimum=1),
-                Option("depth", "int", 3, "hidden layers in G and in D", minimum=1),
+                Option(
+                    "hidden", "int", 256, "units in each hidden layer", minimum=1, maximum=65_536
+                ),
+                Option("depth", "int", 3, "hidden layers in G and in D", minimum=1, maximum=64),
                 Option("batch_norm", "bool", False, "batch norm after G's hidden layers"),
-                Option("dropout", "float", 0.0, "dropout in D's hidden layers", minimum=0.0),
+                Option(
+                    "dropout",
+                    "float",
+                    0.0,
+                    "dropout in D's hidden layers",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
             ),
             reference="Goodfellow et al. 2014, arXiv:1406.2661",
         )

@@ -22,7 +22,8 @@ from PIL import Image
 from safetensors import safe_open
 
 from ganzoo.core.data import DataRequest
-from ganzoo.plugins.datasets import cache, folder
+from ganzoo.plugins.datasets import folder
+from ganzoo.plugins.datasets.folder import cache
 from ganzoo.plugins.datasets.shapes import load as shapes
 
 

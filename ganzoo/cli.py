@@ -56,7 +56,7 @@ def cli() -> None:
     ganzoo train dcgan --dataset folder:./art
     ganzoo sample runs/.../checkpoints/step-0000500.safetensors -o grid.png
     """
-    from ganzoo.zoo.plugins import tolerate_broken_entry_points
+    from ganzoo.zoo.distributions import tolerate_broken_entry_points
 
     # Before a command imports torch, which reads every distribution's entry points.
     tolerate_broken_entry_points()

@@ -14,6 +14,9 @@ from safetensors import safe_open
 from ganzoo.core.data import DataRequest
 from ganzoo.core.errors import DataError
 from ganzoo.plugins.datasets import folder
+from ganzoo.plugins.datasets.folder import decode, resize
+from ganzoo.plugins.datasets.folder.reasons import skip_summary
+from ganzoo.plugins.datasets.folder.scan import scan
 
 R = 16
 
@@ -65,7 +68,7 @@ def zoo(tmp_path):
 
 
 def pixel(store, name, root):
-    names = [stamp[0] for stamp in folder.scan(root)]
+    names = [stamp[0] for stamp in scan(root)]
     return store.tensor[names.index(name)].float().mean(dim=(1, 2)).tolist()
 
 
@@ -131,7 +134,7 @@ def test_nested_and_flat_layouts(tmp_path):
     (tmp_path / "nested" / "notes.txt").write_text("not an image")
     save(tmp_path / "flat" / "a.png", colour)
     save(tmp_path / "flat" / "b.png", colour)
-    assert [s[0] for s in folder.scan(tmp_path / "nested")] == ["cats/a.png", "dogs/deep/b.jpg"]
+    assert [s[0] for s in scan(tmp_path / "nested")] == ["cats/a.png", "dogs/deep/b.jpg"]
     assert len(load(tmp_path / "nested", tmp_path)[0]) == 2
     assert len(load(tmp_path / "flat", tmp_path)[0]) == 2
 
@@ -158,7 +161,7 @@ def test_bad_files_are_skipped_listed_and_reported(tmp_path):
 
 def test_long_skip_lists_are_shortened():
     skipped = [(f"f{i}.jpg", "broken") for i in range(8)]
-    summary = folder.skip_summary(skipped)
+    summary = skip_summary(skipped)
     assert summary.startswith("skipped 8 unreadable files: f0.jpg (broken)")
     assert summary.endswith(", and 3 more") and "f5.jpg" not in summary
 
@@ -197,18 +200,18 @@ def test_cache_hit_skips_decoding_and_changes_invalidate(tmp_path, monkeypatch):
         assert f.metadata()["source"] == str(root.resolve())
         assert "bad.jpg" in f.metadata()["skipped"]
 
-    real_decode = folder.decode_image
+    real_decode = decode.decode_image
 
     def no_decoding(*args):
         raise AssertionError("decoded despite an unchanged folder")
 
-    monkeypatch.setattr(folder, "decode_image", no_decoding)
+    monkeypatch.setattr(decode, "decode_image", no_decoding)
     second, messages = load(root, tmp_path)
     assert second.cache == "hit" and torch.equal(first.tensor, second.tensor)
     assert second.skipped == first.skipped
     assert any(m.startswith("using cached decode of") and "(2 images)" in m for m in messages)
 
-    monkeypatch.setattr(folder, "decode_image", real_decode)
+    monkeypatch.setattr(decode, "decode_image", real_decode)
     stat = (root / "a.png").stat()
     os.utime(root / "a.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert load(root, tmp_path)[0].cache == "miss"
@@ -250,7 +253,7 @@ def test_resize_and_crop_matches_resizing_the_whole_image(orientation):
     from torchvision.transforms.v2 import functional as TF
 
     rng = np.random.default_rng(orientation)
-    method = folder._ORIENTATIONS.get(orientation)
+    method = resize._ORIENTATIONS.get(orientation)
     cases = [((47, 130), 16, 2), ((130, 47), 64, 2), ((33, 33), 48, 2), ((900, 610), 16, 4)]
     for (width, height), resolution, tolerance in cases:
         smooth = np.linspace(0, 255, width)[None, :, None] * np.ones((height, 1, 3))
@@ -260,7 +263,7 @@ def test_resize_and_crop_matches_resizing_the_whole_image(orientation):
         shown = image if method is None else image.transpose(method)
         expected = torch.from_numpy(np.array(shown)).permute(2, 0, 1)
         expected = TF.center_crop(TF.resize(expected, [resolution], antialias=True), [resolution])
-        got = folder.resize_and_crop(image, resolution, 3, orientation)
+        got = resize.resize_and_crop(image, resolution, 3, orientation)
         got = torch.from_numpy(np.array(got)).permute(2, 0, 1)
         difference = (got.float() - expected.float()).abs()
         assert difference.max() <= tolerance, (width, height, resolution, difference.max())

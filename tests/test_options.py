@@ -10,21 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+from assertions import one_line_error
 from PIL import Image
 
 import ganzoo
 from ganzoo.core.session import start_run
-
-
-def _one_line(result, *fragments):
-    assert result.code == 2, (result.code, result.out, result.err)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: ") and "Traceback" not in result.err
-    assert "GANZOO_DEBUG" not in lines[0], lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
 
 TRAIN_CASES = [
     (["--lr-g", "inf"], "--lr-g"),
@@ -63,18 +53,18 @@ TRAIN_CASES = [
 @pytest.mark.parametrize("args, fragment", TRAIN_CASES)
 def test_train_options_are_checked_first(run_cli, tmp_path, args, fragment):
     out = tmp_path / "never"
-    _one_line(run_cli("train", "dcgan", *args, "--out", out), fragment)
+    one_line_error(run_cli("train", "dcgan", *args, "--out", out), fragment)
     assert not out.exists()
 
 
 def test_absurd_model_sizes_are_refused_before_building(run_cli, tmp_path):
     out = tmp_path / "never"
-    _one_line(
+    one_line_error(
         run_cli("train", "mlp", "-o", "hidden=60000", "-o", "depth=60", "--out", out),
         "parameters",
     )
-    _one_line(run_cli("train", "mlp", "-r", "4096", "--out", out), "parameters")
-    _one_line(run_cli("train", "dcgan", "-o", "width=4096", "-r", "512", "--out", out),
+    one_line_error(run_cli("train", "mlp", "-r", "4096", "--out", out), "parameters")
+    one_line_error(run_cli("train", "dcgan", "-o", "width=4096", "-r", "512", "--out", out),
               "parameters")  # fmt: skip
     assert not out.exists()
 
@@ -86,16 +76,16 @@ def test_nothing_is_decoded_before_the_options_are_checked(run_cli, tmp_path, mo
     cache = tmp_path / "cache"
     monkeypatch.setenv("GANZOO_CACHE_DIR", str(cache))
     spec = f"folder:{art}"
-    _one_line(run_cli("train", "dcgan", "--dataset", spec, "--lr-g", "nan"), "--lr-g")
-    _one_line(run_cli("train", "dcgan", "--dataset", spec, "-o", "width=0"), "width")
+    one_line_error(run_cli("train", "dcgan", "--dataset", spec, "--lr-g", "nan"), "--lr-g")
+    one_line_error(run_cli("train", "dcgan", "--dataset", spec, "-o", "width=0"), "width")
     assert not cache.exists() or not any(cache.rglob("*.safetensors"))
 
 
 def test_unwritable_out_is_refused_before_decoding(run_cli, tmp_path):
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a folder")
-    _one_line(run_cli("train", "mlp", "--dataset", "ring8", "--out", blocker), "is a file")
-    _one_line(
+    one_line_error(run_cli("train", "mlp", "--dataset", "ring8", "--out", blocker), "is a file")
+    one_line_error(
         run_cli("train", "mlp", "--dataset", "ring8", "--out", blocker / "run"), "cannot write"
     )
 
@@ -127,7 +117,7 @@ def test_sample_options_are_checked(run_cli, image_checkpoint, tmp_path):
         (["--device", "cuda:99"], "cuda"),
     ]
     for args, fragment in cases:
-        _one_line(run_cli("sample", ckpt, *args), fragment)
+        one_line_error(run_cli("sample", ckpt, *args), fragment)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -141,7 +131,7 @@ def test_eval_options_are_checked(run_cli, image_checkpoint):
         (["--max-image-pixels", "0"], "'--max-image-pixels'"),
         (["--data", "shapes:abc"], "takes no argument"),
     ]:
-        _one_line(run_cli("eval", image_checkpoint, *args), fragment)
+        one_line_error(run_cli("eval", image_checkpoint, *args), fragment)
 
 
 def test_eval_reads_only_data_the_user_named(run_cli, tmp_path):
@@ -157,11 +147,11 @@ def test_eval_reads_only_data_the_user_named(run_cli, tmp_path):
     elsewhere = tmp_path / "downloaded.safetensors"
     shutil.copy(result.checkpoint, elsewhere)
     # Out of its run folder, the checkpoint's recorded path is not read: --data is asked for.
-    _one_line(run_cli("eval", elsewhere, "-n", "8", "-m", "fid"), "pass --data")
+    one_line_error(run_cli("eval", elsewhere, "-n", "8", "-m", "fid"), "pass --data")
     # In a run folder whose config records other data, likewise.
     config = (tmp_path / "run" / "config.json").read_text()
     (tmp_path / "run" / "config.json").write_text(config.replace(str(art), "/etc"))
-    _one_line(run_cli("eval", result.checkpoint, "-n", "8", "-m", "fid"), "pass --data")
+    one_line_error(run_cli("eval", result.checkpoint, "-n", "8", "-m", "fid"), "pass --data")
 
 
 NPY_UNDER_LIMIT = """

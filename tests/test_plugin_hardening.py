@@ -21,16 +21,10 @@ from test_plugin_failures import BUILTIN_PLUGINS, GOOD, HEADER, FakePlugin, as_j
 
 from ganzoo.core.errors import UnknownNameError
 from ganzoo.zoo.catalog import Catalog
-from ganzoo.zoo.plugins import (
-    DISABLE_ENV,
-    MESSAGE_LIMIT,
-    REASON_LIMIT,
-    STRICT_ENV,
-    PluginRecord,
-    describe,
-    one_line,
-    tolerate_broken_entry_points,
-)
+from ganzoo.zoo.distributions import tolerate_broken_entry_points
+from ganzoo.zoo.plugins import DISABLE_ENV, STRICT_ENV
+from ganzoo.zoo.reasons import MESSAGE_LIMIT, REASON_LIMIT, describe, one_line
+from ganzoo.zoo.records import PluginRecord
 
 
 @dataclass(frozen=True)

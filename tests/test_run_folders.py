@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from assertions import one_line_error
 from checkpoint_tools import read_all
 from test_resume import _assert_identical
 
@@ -36,14 +37,6 @@ def _snapshot(folder):
 def _records(run):
     lines = (run / "metrics.jsonl").read_text().splitlines()
     return [{k: v for k, v in json.loads(line).items() if k != "it_per_s"} for line in lines]
-
-
-def _one_line(result, *fragments):
-    assert result.code == 2, (result.code, result.err)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.err, result.err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +110,15 @@ def test_a_refused_resume_changes_nothing(tmp_path, run_cli):
     (run / "checkpoints" / ".step-0000021.safetensors.abc.tmp").write_bytes(b"half")
     before = _snapshot(run)
     # Already done; a step number that is no checkpoint; a bad override.
-    _one_line(run_cli("train", "--resume", run, "--steps", "10"), "already reached step 14")
-    _one_line(run_cli("train", "--resume", run, "--from", "3"), "no checkpoint at step 3")
-    _one_line(run_cli("train", "--resume", run, "--steps", "nan"), "--steps")
-    _one_line(run_cli("train", "--resume", run, "--epochs", "inf"), "--epochs")
+    one_line_error(run_cli("train", "--resume", run, "--steps", "10"), "already reached step 14")
+    one_line_error(run_cli("train", "--resume", run, "--from", "3"), "no checkpoint at step 3")
+    one_line_error(run_cli("train", "--resume", run, "--steps", "nan"), "--steps")
+    one_line_error(run_cli("train", "--resume", run, "--epochs", "inf"), "--epochs")
     config = json.loads((run / "config.json").read_text())
     config["train"]["batch_size"] = "sixteen"
     (run / "config.json").write_text(json.dumps(config))
     before["config.json"] = hashlib.sha256((run / "config.json").read_bytes()).hexdigest()
-    _one_line(run_cli("train", "--resume", run, "--steps", "30"), "--batch-size")
+    one_line_error(run_cli("train", "--resume", run, "--steps", "30"), "--batch-size")
     assert _snapshot(run) == before
 
 
@@ -138,7 +131,7 @@ def test_corrupt_newest_checkpoint_names_the_good_ones(tmp_path, run_cli):
     newest.write_bytes(bytes(data))
     before = _snapshot(run)
     result = run_cli("train", "--resume", run, "--steps", "30")
-    _one_line(result, "damaged", "steps 14, 7", f"--resume {run} --from 14")
+    one_line_error(result, "damaged", "steps 14, 7", f"--resume {run} --from 14")
     assert _snapshot(run) == before
 
     result = run_cli("train", "--resume", run, "--from", "14", "--steps", "30")
@@ -183,7 +176,9 @@ def test_a_finished_run_is_never_overwritten(tmp_path, run_cli):
     run = tmp_path / "run"
     start_run("mlp", dict(SETTINGS, steps=7, out=run))
     before = _snapshot(run)
-    _one_line(run_cli("train", "mlp", "--dataset", "ring8", "--out", run), "already holds a run")
+    one_line_error(
+        run_cli("train", "mlp", "--dataset", "ring8", "--out", run), "already holds a run"
+    )
     assert _snapshot(run) == before
 
 

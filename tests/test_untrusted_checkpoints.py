@@ -11,20 +11,12 @@ import time
 
 import pytest
 import torch
+from assertions import one_line_error
 from checkpoint_tools import read_all, rewrite
 
 import ganzoo
 from ganzoo.core.errors import CheckpointError
 from ganzoo.core.session import resume_run, start_run
-
-
-def _one_line(result, *fragments):
-    assert result.code == 2, (result.code, result.err)
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: ") and "Traceback" not in result.err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +65,7 @@ def test_model_config_is_checked_before_building(runs, tmp_path, run_cli, config
     started = time.perf_counter()
     result = run_cli("sample", crafted, "-o", tmp_path / "out.png")
     assert time.perf_counter() - started < 1.0
-    _one_line(result, fragment)
+    one_line_error(result, fragment)
     assert not (tmp_path / "out.png").exists()
 
 
@@ -97,7 +89,7 @@ METADATA_CASES = [
 @pytest.mark.parametrize("meta, fragment", METADATA_CASES)
 def test_metadata_fields_are_type_checked(runs, tmp_path, run_cli, meta, fragment):
     crafted = rewrite(runs["points"], tmp_path / "crafted.safetensors", meta=meta)
-    _one_line(run_cli("sample", crafted, "-o", tmp_path / "out.png"), fragment)
+    one_line_error(run_cli("sample", crafted, "-o", tmp_path / "out.png"), fragment)
 
 
 def _first(tensors, prefix):
@@ -125,7 +117,7 @@ def test_tensors_must_match_in_dtype_shape_and_name(runs, tmp_path, run_cli):
         crafted = rewrite(
             runs["images"], tmp_path / f"c{index}.safetensors", tensors=replace, drop=drop
         )
-        _one_line(run_cli("sample", crafted, "-o", tmp_path / "out.png"), fragment)
+        one_line_error(run_cli("sample", crafted, "-o", tmp_path / "out.png"), fragment)
 
 
 def test_damaged_data_is_detected_by_the_checksum(runs, tmp_path, run_cli):
@@ -133,7 +125,7 @@ def test_damaged_data_is_detected_by_the_checksum(runs, tmp_path, run_cli):
     data[-3] ^= 0xFF
     damaged = tmp_path / "damaged.safetensors"
     damaged.write_bytes(bytes(data))
-    _one_line(run_cli("sample", damaged, "-o", tmp_path / "out.png"), "damaged")
+    one_line_error(run_cli("sample", damaged, "-o", tmp_path / "out.png"), "damaged")
     with pytest.raises(CheckpointError, match="damaged"):
         ganzoo.load(damaged)
 
@@ -141,14 +133,14 @@ def test_damaged_data_is_detected_by_the_checksum(runs, tmp_path, run_cli):
 def test_header_size_is_capped_before_reading(tmp_path, run_cli):
     claims_a_lot = tmp_path / "a.safetensors"
     claims_a_lot.write_bytes((2**40).to_bytes(8, "little") + b"{}")
-    _one_line(run_cli("sample", claims_a_lot), "not a safetensors file")
+    one_line_error(run_cli("sample", claims_a_lot), "not a safetensors file")
     huge = tmp_path / "huge.safetensors"
     header = json.dumps({"__metadata__": {"format": "ganzoo.checkpoint", "x": "y" * (17 << 20)}})
     huge.write_bytes(len(header).to_bytes(8, "little") + header.encode())
-    _one_line(run_cli("sample", huge), "header")
+    one_line_error(run_cli("sample", huge), "header")
     empty = tmp_path / "empty.safetensors"
     empty.write_bytes(b"")
-    _one_line(run_cli("sample", empty), "not a safetensors file")
+    one_line_error(run_cli("sample", empty), "not a safetensors file")
 
 
 # A copy of the newest checkpoint, renamed to a later step (its logged line is dropped).
@@ -161,13 +153,13 @@ def test_every_entry_point_refuses_the_same_file(runs, tmp_path, run_cli):
                       "depth": 60})  # fmt: skip
     with pytest.raises(CheckpointError, match="parameters"):
         ganzoo.load(crafted)
-    _one_line(run_cli("eval", crafted, "--data", "ring8"), "parameters")
+    one_line_error(run_cli("eval", crafted, "--data", "ring8"), "parameters")
 
     run = runs["points"].parent.parent
     newest = run / "checkpoints" / "step-0000009.safetensors"
     rewrite(runs["points"], newest, meta=AT_STEP_9, config={"hidden": 60_000, "depth": 60})
     try:
-        _one_line(run_cli("train", "--resume", run, "--steps", "20"), "parameters")
+        one_line_error(run_cli("train", "--resume", run, "--steps", "20"), "parameters")
     finally:
         newest.unlink()
 
@@ -198,7 +190,7 @@ def test_resume_checks_counters_and_optimiser_groups(runs, tmp_path, run_cli):
     for meta_edit, fragment in cases:
         rewrite(runs["points"], newest, meta={**AT_STEP_9, **meta_edit})
         try:
-            _one_line(run_cli("train", "--resume", run, "--steps", "20"), fragment)
+            one_line_error(run_cli("train", "--resume", run, "--steps", "20"), fragment)
         finally:
             newest.unlink()
         assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before

@@ -25,8 +25,11 @@ from safetensors.torch import save_file
 
 from ganzoo.core.data import DataRequest
 from ganzoo.core.limits import DEFAULT_MAX_IMAGE_PIXELS
-from ganzoo.plugins.datasets import budget, folder, pixels
-from ganzoo.plugins.datasets.names import printable
+from ganzoo.plugins.datasets import folder
+from ganzoo.plugins.datasets.folder import budget, pixels
+from ganzoo.plugins.datasets.folder.decode import decode_image
+from ganzoo.plugins.datasets.folder.names import printable
+from ganzoo.plugins.datasets.folder.reasons import Skip
 
 R = 8
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and symlinks")
@@ -116,10 +119,10 @@ def test_only_special_files_is_one_error_line(tmp_path):
 def test_a_file_swapped_for_a_fifo_after_the_scan_is_refused(tmp_path):
     os.mkfifo(tmp_path / "x.png")
     start = time.monotonic()
-    with pytest.raises(folder.Skip, match=r"not a regular file \(fifo\)"):
-        folder.decode_image(tmp_path / "x.png", R, 3)
-    with pytest.raises(folder.Skip, match=r"not a regular file \(character device\)"):
-        folder.decode_image(Path("/dev/zero"), R, 3)
+    with pytest.raises(Skip, match=r"not a regular file \(fifo\)"):
+        decode_image(tmp_path / "x.png", R, 3)
+    with pytest.raises(Skip, match=r"not a regular file \(character device\)"):
+        decode_image(Path("/dev/zero"), R, 3)
     assert time.monotonic() - start < 5
 
 
@@ -307,7 +310,8 @@ MEMORY_SCRIPT = textwrap.dedent(
     """
     import sys
     from ganzoo.core.data import DataRequest
-    from ganzoo.plugins.datasets import budget, folder
+    from ganzoo.plugins.datasets import folder
+    from ganzoo.plugins.datasets.folder import budget
 
     def hwm():
         with open("/proc/self/status") as f:

@@ -19,6 +19,10 @@ from contextlib import contextmanager
 
 from PIL import Image
 
+from ganzoo.core.data import DataRequest
+from ganzoo.core.errors import ConfigError
+from ganzoo.core.limits import DEFAULT_MAX_IMAGE_PIXELS
+
 # libwebp's decoder keeps two canvases of its own besides the decoded frame PIL copies out,
 # about 16 bytes a pixel in all (a 50 MP WebP peaks near 770 MB): a WebP counts four times.
 WEBP_WEIGHT = 4
@@ -28,6 +32,14 @@ _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
 class OverBudget(Exception):
     """An image larger than the pixel budget; the message is the reason shown for it."""
+
+
+def pixel_limit(request: DataRequest) -> int:
+    """The most pixels one image may decode to: the request's, or the documented default."""
+    limit = DEFAULT_MAX_IMAGE_PIXELS if request.max_pixels is None else request.max_pixels
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"the image pixel limit must be a positive whole number; got {limit!r}")
+    return limit
 
 
 def megapixels(pixels: float) -> str:

@@ -1,0 +1,149 @@
+"""Decoding a folder's files into one uint8 tensor: a few threads, bounded in files and memory.
+
+One unreadable file never stops a run: it is skipped with its reason. Ctrl-C stops the
+queued decodes at once and the running ones at their next read or strip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import ExifTags, Image
+from torch import Tensor
+
+from ganzoo.core.data import DataRequest
+from ganzoo.core.limits import DEFAULT_MAX_IMAGE_PIXELS
+from ganzoo.plugins.datasets.folder import pixels
+from ganzoo.plugins.datasets.folder.budget import DECODE_MEMORY_BUDGET, Cancelled, MemoryBudget
+from ganzoo.plugins.datasets.folder.names import printable
+from ganzoo.plugins.datasets.folder.opening import CancellableFile, check_cancelled, open_regular
+from ganzoo.plugins.datasets.folder.reasons import short_reason
+from ganzoo.plugins.datasets.folder.resize import REDUCING_GAP, reduction, resize_and_crop
+
+# What PIL may identify a file as, whatever its extension says (a PNG named .jpg is fine);
+# any other format PIL knows (EPS, which runs Ghostscript, say) is never tried.
+_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")  # JPEG covers MPO
+_PROGRESS_EVERY = 2000
+_ANNOUNCE_FROM = 200  # smaller folders decode in a blink: no message needed
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_WORKING_BYTES = 48 << 20  # strips, the reduced copy, the final resize
+
+
+def decode_all(
+    root: Path, names: list[str], request: DataRequest
+) -> tuple[Tensor | None, list[tuple[str, str]]]:
+    """Decode ``names`` in order into one ``(N, C, R, R)`` tensor; None if none is readable.
+
+    A few threads decode at once, within a shared memory budget; at most a small window of
+    files is queued, however large the folder. Ctrl-C (KeyboardInterrupt) cancels what is
+    queued, stops the running decodes at their next check and is raised again at once.
+    """
+    size, channels = request.resolution, request.channels
+    max_pixels = pixels.pixel_limit(request)
+    out = torch.empty((len(names), channels, size, size), dtype=torch.uint8)
+    skipped: list[tuple[str, str]] = []
+    count = 0
+    if len(names) >= _ANNOUNCE_FROM:
+        request.report(f"decoding {len(names)} image files from {printable(str(root))}")
+
+    memory = MemoryBudget(DECODE_MEMORY_BUDGET)
+    cancel = threading.Event()
+
+    def task(name: str) -> Tensor | str:
+        try:
+            return decode_image(root / name, size, channels, max_pixels, memory, cancel)
+        except Cancelled:
+            raise
+        except Exception as exc:  # any decoder failure means "skip this file"
+            return short_reason(exc)
+
+    workers = max(1, min(4, os.cpu_count() or 1))
+    queue = iter(names)
+    pending: deque[tuple[str, Future]] = deque()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ganzoo-decode")
+    try:
+        with pixels.pil_limit(max_pixels):
+            for name in itertools.islice(queue, 4 * workers):
+                pending.append((name, pool.submit(task, name)))
+            done = 0
+            while pending:
+                name, future = pending.popleft()
+                result = future.result()  # in submission order: the sorted file order
+                following = next(queue, None)
+                if following is not None:
+                    pending.append((following, pool.submit(task, following)))
+                done += 1
+                if isinstance(result, str):
+                    skipped.append((name, result))
+                else:
+                    out[count] = result
+                    count += 1
+                if done % _PROGRESS_EVERY == 0 and done < len(names):
+                    request.report(f"decoded {done}/{len(names)} files")
+    except BaseException:
+        # Ctrl-C, or a bug: drop the queue, stop the running decodes, do not wait for them.
+        cancel.set()
+        memory.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    if count == 0:
+        return None, skipped
+    return (out if count == len(names) else out[:count].clone()), skipped
+
+
+def decode_image(
+    path: Path,
+    resolution: int,
+    channels: int,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    memory: MemoryBudget | None = None,
+    cancel: threading.Event | None = None,
+) -> Tensor:
+    """One file -> ``(channels, R, R)`` uint8: shorter side resized to R, then centre-cropped.
+
+    The size is checked against ``max_pixels`` before anything is decoded, and the decode
+    holds its estimated memory from ``memory`` while it runs.
+    """
+    with open_regular(path) as raw:
+        file = raw if cancel is None else CancellableFile(raw, cancel)
+        size = pixels.webp_size(file.read(30))
+        if size is not None:
+            pixels.check(size, max_pixels, webp=True)  # before libwebp allocates its canvas
+        file.seek(0)
+        try:
+            with pixels.pil_limit(max_pixels), Image.open(file, formats=_FORMATS) as image:
+                if image.format == "JPEG":
+                    # libjpeg downscales by 1/2, 1/4 or 1/8 while decoding, never below R.
+                    image.draft(None, (resolution, resolution))
+                pixels.check(image.size, max_pixels, webp=image.format == "WEBP")
+                cost = decode_cost(image, resolution)
+                with memory.reserve(cost) if memory is not None else nullcontext():
+                    check_cancelled(cancel)
+                    image.load()  # GIF and multi-page TIFF open on their first frame
+                    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+                    square = resize_and_crop(image, resolution, channels, orientation, cancel)
+        except Image.DecompressionBombError as exc:  # PIL's check, past twice the budget
+            raise pixels.from_bomb_error(exc, max_pixels) from None
+    tensor = torch.from_numpy(np.array(square))  # a writable copy: from_numpy warns otherwise
+    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+
+
+def decode_cost(image: Image.Image, resolution: int) -> int:
+    """Bytes a decode holds at its peak, from the header: the decoded image, plus the
+    reduced centre and the strips it is converted in (see resize.resize_and_crop)."""
+    width, height = image.size
+    decoded = width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
+    if image.format == "WEBP":
+        decoded = width * height * 16  # libwebp's canvases and the frame PIL copies out
+    side = min(width, height)
+    reduced = (side // reduction(side, resolution) + 2 * REDUCING_GAP) ** 2
+    return decoded + 8 * reduced + _WORKING_BYTES

@@ -78,7 +78,7 @@ def load(path: str, device: str = "cpu", ema: bool = True):
     planned = planned_model(checkpoint)
     config = dict(planned.config)
     data_shape = config.pop("data_shape")
-    gan, _ = build_model(planned.name, data_shape, config, strict=True)
+    gan, _ = build_model(planned.name, data_shape, config, strict=True, sized=True)
     generator = gan.generator
     prefix = "generator"
     if ema and any(key.startswith(EMA_PREFIX + ".") for key in checkpoint.keys):

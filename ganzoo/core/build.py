@@ -108,6 +108,13 @@ def _check_size(gan: GAN, name: str) -> None:
         )
 
 
+def _check_gan(gan: Any, entry: Entry) -> None:
+    if not isinstance(gan, GAN):
+        raise ConfigError(
+            f"model {entry.name!r} from plugin {entry.plugin.label} did not build a GAN"
+        )
+
+
 def build_model(
     name: str,
     data_shape: tuple[int, ...],
@@ -116,24 +123,29 @@ def build_model(
     *,
     strict: bool = False,
     meta_only: bool = False,
+    sized: bool = False,
 ) -> tuple[GAN, Entry]:
     """Build model ``name`` for ``data_shape``. It is built first on the ``meta`` device,
-    where sizes cost nothing, and refused if too large; ``meta_only`` stops there.
+    where sizes cost nothing, and refused if too large; ``meta_only`` stops there, and
+    ``sized`` (the caller already had it built with ``meta_only``) skips that step.
 
     ``strict``: the options were read from a file and must already have their JSON types.
     """
     entry = _catalog(catalog).model(name)
     resolved = resolve_options(entry.info.options, options or {}, f"model {name!r}", strict)
     data_shape = check_data_shape(data_shape)
-    # The meta build must not consume the random stream that initialises the real weights.
-    with torch.random.fork_rng(devices=[]), torch.device("meta"):
-        planned = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
-    if not isinstance(planned, GAN):
-        raise ConfigError(f"model {name!r} from plugin {entry.plugin.label} did not build a GAN")
-    _check_size(planned, name)
-    gan = planned
-    if not meta_only:
-        gan = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
+    if not sized:
+        # The meta build must not consume the random stream that initialises the weights.
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            planned = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
+        _check_gan(planned, entry)
+        _check_size(planned, name)
+        if meta_only:
+            planned.name = name
+            planned.config = {"data_shape": list(data_shape), **resolved}
+            return planned, entry
+    gan = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
+    _check_gan(gan, entry)
     gan.name = name
     gan.config = {"data_shape": list(data_shape), **resolved}
     return gan, entry

@@ -60,7 +60,7 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
             f"{config.batch_size}; lower --batch-size"
         )
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights
-    gan, _ = build_model(config.model, data_shape, config.model_options, catalog)
+    gan, _ = build_model(config.model, data_shape, config.model_options, catalog, sized=True)
     if folder is None:
         name = f"{config.model}-{parse_spec(config.dataset)[0]}"
         folder = RunFolder.create(out, name, report=note)

@@ -86,7 +86,13 @@ class Discriminator(nn.Module, ABC):
 
 class Loss(ABC):
     """An adversarial objective on discriminator logits. Both methods return scalars to
-    be *minimised* by the discriminator and the generator respectively."""
+    be *minimised* by the discriminator and the generator respectively.
+
+    A loss may also carry a penalty on the discriminator that needs D itself and the real
+    and generated batches (a gradient penalty), and says which numbers describe its training
+    best (``diagnostics``): both have defaults, so a loss that needs neither stays two
+    methods long.
+    """
 
     @abstractmethod
     def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -95,6 +101,21 @@ class Loss(ABC):
     @abstractmethod
     def generator_loss(self, fake_logits: Tensor) -> Tensor:
         raise NotImplementedError  # abstract
+
+    def discriminator_penalty(
+        self, discriminator: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator
+    ) -> Tensor | None:
+        """A term added to the discriminator's loss, or None. ``generator`` is the run's
+        seeded random source (for interpolation weights, say): resume stays exact."""
+        return None
+
+    def diagnostics(self, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
+        """Detached scalars logged each step. For losses that read D's output as a
+        probability: the mean probability on real and on generated samples."""
+        return {
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
 
 
 class GAN(nn.Module):

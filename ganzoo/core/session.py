@@ -96,11 +96,27 @@ def _absolute_path_spec(spec: str) -> str:
     return spec
 
 
+def _apply_loss_defaults(values: dict[str, Any]) -> None:
+    """The loss's own training defaults (WGAN-GP: 5 critic steps, betas (0, 0.9)) for the
+    settings the user left unset; config.json then records them, so resume keeps them."""
+    loss = values.get("loss") or TrainConfig.loss
+    if not isinstance(loss, str):
+        return  # TrainConfig.check says what is wrong
+    applied = []
+    for key, value in get_catalog().loss(loss).info.train_defaults.items():
+        if values.get(key) is None:
+            values[key] = value
+            applied.append(f"--{key.replace('_', '-')} {value:g}")
+    if applied:
+        note(f"loss {loss!r} trains with {', '.join(applied)} unless told otherwise")
+
+
 def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     values = dict(options)
     out = values.pop("out", None)
     if values.get("dataset"):
         values["dataset"] = _absolute_path_spec(values["dataset"])
+    _apply_loss_defaults(values)
     config = TrainConfig.from_dict({**values, "model": model})
     if out is not None:
         check_writable(out)

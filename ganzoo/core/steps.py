@@ -29,6 +29,9 @@ class StepContext:
     next_real: Callable[[], Tensor]  # a batch of real samples in model space, on the device
     latent: Callable[[int], Tensor]  # n latent vectors from the run's noise generator
     autocast: Callable[[], contextlib.AbstractContextManager]
+    # The run's seeded random source on the training device (saved and restored with every
+    # checkpoint), for any other randomness a step or a loss's penalty needs.
+    noise: torch.Generator | None = None
 
 
 class TrainStep:
@@ -53,6 +56,9 @@ class AlternatingStep(TrainStep):
                 real_logits = D(real).float()
                 fake_logits = D(fake).float()
                 d_loss = ctx.loss.discriminator_loss(real_logits, fake_logits)
+                penalty = ctx.loss.discriminator_penalty(D, real, fake, ctx.noise)
+                if penalty is not None:
+                    d_loss = d_loss + penalty
             ctx.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             ctx.opt_d.step()
@@ -66,9 +72,8 @@ class AlternatingStep(TrainStep):
         g_loss.backward()
         ctx.opt_g.step()
         D.requires_grad_(True)
-        return {
-            "d_loss": d_loss.detach(),
-            "g_loss": g_loss.detach(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-        }
+        metrics = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        if penalty is not None:
+            metrics["penalty"] = penalty.detach()
+        metrics.update(ctx.loss.diagnostics(real_logits, fake_logits))
+        return metrics

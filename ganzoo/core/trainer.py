@@ -242,6 +242,7 @@ class Trainer:
             next_real=self._next_real,
             latent=self._latent,
             autocast=self._autocast,
+            noise=self.noise,
         )
         self.G.train()
         self.D.train()

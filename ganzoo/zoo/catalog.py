@@ -60,6 +60,9 @@ class Entry:
         options = getattr(self.info, "options", ())
         if options:
             out["options"] = [o.as_dict() for o in options]
+        defaults = getattr(self.info, "train_defaults", None)
+        if defaults:
+            out["train_defaults"] = dict(defaults)
         return out
 
 

@@ -168,7 +168,12 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class LossInfo:
-    """An adversarial loss: ``factory(**options)`` returns a ``ganzoo.Loss``."""
+    """An adversarial loss: ``factory(**options)`` returns a ``ganzoo.Loss``.
+
+    ``train_defaults`` are the training settings the loss works best with (WGAN-GP: five
+    critic steps, Adam betas (0, 0.9)); they apply when the user does not set them. Keys:
+    ``TRAIN_DEFAULT_KEYS``.
+    """
 
     name: str
     description: str
@@ -176,10 +181,28 @@ class LossInfo:
     options: tuple[Option, ...] = ()
     formula: str = ""
     reference: str = ""
+    train_defaults: Mapping[str, Any] = field(default_factory=dict)
     kind: str = field(default="loss", init=False)
 
     def __post_init__(self) -> None:
         _check_common(self)
+        check_train_defaults(self.train_defaults, self.name)
+
+
+TRAIN_DEFAULT_KEYS = {"d_steps": int, "beta1": float, "beta2": float, "lr_g": float, "lr_d": float}
+
+
+def check_train_defaults(values: Any, owner: str) -> None:
+    """``values`` maps some of ``TRAIN_DEFAULT_KEYS`` to numbers of their type."""
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{owner}: train_defaults must be a mapping")
+    for key, value in values.items():
+        kind = TRAIN_DEFAULT_KEYS.get(key)
+        if kind is None:
+            raise ValueError(f"{owner}: train_defaults has no setting {key!r}")
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or (kind is int and not isinstance(value, int)):
+            raise ValueError(f"{owner}: train_defaults {key!r} must be a {kind.__name__}")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganzoo.zoo.descriptors import Option
+from ganzoo.zoo.descriptors import Option, check_train_defaults
 
 _SCALARS = (str, int, float, bool, type(None))
 _DATA_KINDS = ("image", "points")
@@ -127,6 +127,8 @@ def check_descriptor(info: Any, kind: str) -> None:
             "train_step must be None, a callable or 'module:attribute'",
             step,
         )
+    if kind == "loss":
+        check_train_defaults(info.train_defaults, owner)
     if kind in ("dataset", "metric"):
         data_kind = info.data_kind
         _require(

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from PIL import Image
 from test_resume import _assert_identical
 from torch import nn
 
@@ -104,6 +105,9 @@ def test_wgan_gp_trains_with_its_own_defaults_and_logs_its_estimate(tmp_path, ca
     assert (train["d_steps"], train["beta1"], train["beta2"], train["lr_d"]) == (5, 0.0, 0.9, 1e-4)
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     assert {"wasserstein", "penalty"} <= record.keys() and "d_real" not in record
+    # Every logged scalar gets a panel of its own in losses.png: 4 panels, 2 rows of 2.
+    with Image.open(run / "losses.png") as curves:
+        assert curves.size == (640, 340)
     # A setting the user gives wins over the loss's default.
     start_run("mlp", dict(RING, loss="wgan-gp", steps=1, d_steps=2, out=tmp_path / "two"))
     assert json.loads((tmp_path / "two" / "config.json").read_text())["train"]["d_steps"] == 2

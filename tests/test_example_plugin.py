@@ -60,6 +60,7 @@ def test_list_shows_the_model_and_the_loss() -> None:
         ("a", 0.0),
         ("b", 1.0),
         ("c", 1.0),
+        ("r1", 0.0),
     ]
 
 
@@ -243,3 +244,29 @@ def test_train_tinyconv_with_least_squares(tmp_path: Path) -> None:
     assert printed["checkpoint"].is_file()
     assert printed["samples"].exists()
     assert list(out.rglob("*.png"))
+
+
+def test_a_plugin_loss_with_a_penalty_trains_a_builtin_model(tmp_path: Path) -> None:
+    """The example's least-squares loss with its R1 penalty, on ganzoo's own mlp: the penalty
+    reaches D's loss and the log, and the run resumes exactly."""
+    import torch
+    from test_resume import _assert_identical
+
+    import ganzoo
+    from ganzoo.core.session import resume_run, start_run
+
+    loss = ganzoo.create_loss("least-squares", r1=2.0)
+    D = torch.nn.Linear(2, 1)
+    real = torch.randn(5, 2)
+    # D(x) = w·x + b has ∇D = w everywhere: R1 = (2 / 2) ||w||².
+    penalty = loss.discriminator_penalty(D, real, real, torch.Generator())
+    torch.testing.assert_close(penalty, D.weight.square().sum())
+
+    settings = dict(dataset="ring8", dataset_size=128, batch_size=16, loss="least-squares",
+                    loss_options={"r1": "2"}, model_options={"hidden": 8}, seed=2)  # fmt: skip
+    straight = start_run("mlp", dict(settings, steps=6, out=tmp_path / "straight"))
+    record = json.loads((tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["penalty"] > 0 and "d_real_out" in record
+    start_run("mlp", dict(settings, steps=3, out=tmp_path / "split"))
+    resumed = resume_run(str(tmp_path / "split"), {"steps": 6})
+    _assert_identical(straight.checkpoint, resumed.checkpoint)

@@ -36,6 +36,9 @@ def register_losses(register):
                 Option("a", "float", 0.0, help="target of D for fake samples"),
                 Option("b", "float", 1.0, help="target of D for real samples"),
                 Option("c", "float", 1.0, help="value G wants D to give its samples"),
+                Option(
+                    "r1", "float", 0.0, help="weight of an R1 penalty on real samples", minimum=0.0
+                ),
             ),
             formula="D: min ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²];  G: min ½E[(D(G(z)) - c)²]",
             reference="Mao et al. 2017, Least Squares Generative Adversarial Networks",

@@ -225,16 +225,19 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
         sys.exit(130)
 
 
+def _seed_option(help_text: str):
+    return click.option(
+        "--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help=help_text
+    )
+
+
 @cli.command("sample")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option(
     "-n", "count", type=click.IntRange(1, MAX_SAMPLES), default=64, show_default=True,
     help="Samples.",
 )  # fmt: skip
-@click.option(
-    "--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
-    help="Same seed, same samples.",
-)  # fmt: skip
+@_seed_option("Same seed, same samples.")
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), default=None,
     help="File to write: .png (grid, or scatter plot for 2D points) or .npy (raw samples).",
@@ -272,10 +275,7 @@ def sample_command(
     "-n", "samples", type=click.IntRange(2, MAX_EVAL_SAMPLES), default=None,
     help="Generated samples (10000 / 2500).",
 )  # fmt: skip
-@click.option(
-    "--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
-    help="Latents of the samples.",
-)  # fmt: skip
+@_seed_option("Latents of the samples.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--inception", default=None, help="Inception-v3 FID weights file (offline use).")
 @click.option("--batch-size", type=click.IntRange(1, MAX_EVAL_BATCH), default=64, show_default=True)

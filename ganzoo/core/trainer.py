@@ -21,13 +21,12 @@ from ganzoo.core import rng
 from ganzoo.core.batches import EpochSampler
 from ganzoo.core.checkpoints import (
     Checkpoint,
-    expect_file,
     load_optimizer,
     module_tensors,
     optimizer_tensors,
     save_checkpoint,
 )
-from ganzoo.core.checkpoints.model import planned_model
+from ganzoo.core.checkpoints.model import EMA_PREFIX, planned_model
 from ganzoo.core.config import TrainConfig
 from ganzoo.core.curves import save_loss_curves
 from ganzoo.core.data import DataStore
@@ -174,10 +173,18 @@ class Trainer:
                 f"{checkpoint.path} holds model {described.name!r} {described.config}, the run "
                 f"trains {self.gan.name!r} {self.gan.config}"
             )
+        # planned_model checked every tensor against the same model; what it leaves open
+        # is whether the averaged generator must be there, which this run's --ema decides.
+        has_ema = any(key.startswith(EMA_PREFIX + ".") for key in checkpoint.keys)
+        if has_ema != (self.ema is not None):
+            state = "holds" if has_ema else "lacks"
+            raise CheckpointError(
+                f"{checkpoint.path} {state} the averaged generator, but the run's --ema is "
+                f"{self.config.ema:g}"
+            )
         modules = {"generator": self.G, "discriminator": self.D}
         if self.ema is not None:
-            modules["generator_ema"] = self.ema.module
-        expect_file(checkpoint, modules)
+            modules[EMA_PREFIX] = self.ema.module
         step = checkpoint.step
         draws = checkpoint.count("data_draws")
         count = checkpoint.count("metrics_count") if "metrics_count" in checkpoint.raw else 0

@@ -35,7 +35,7 @@ def create(
     points: bool = False,
     **options: Any,
 ):
-    """Build a fresh ``ganzoo.GAN`` (generator + discriminator) by model name.
+    """Build a fresh ``ganzoo.Model`` (a ``ganzoo.GAN`` for the classic pair) by name.
 
     Image models are built for ``(channels, resolution, resolution)`` (the model's default
     resolution when omitted); ``points=True`` builds a model for 2D points instead.
@@ -61,32 +61,15 @@ def create_loss(name: str, **options: Any):
 
 
 def load(path: str, device: str = "cpu", ema: bool = True):
-    """Rebuild the generator a checkpoint describes, load its weights, return it in eval mode.
+    """Rebuild what a checkpoint describes, load its weights, and return it in eval mode,
+    ready for what its family is for (the checkpoint needs no other information).
 
-    The checkpoint needs no other information. With ``ema`` (the default) the averaged
-    generator weights are used when the run kept them (``--ema``); ``generator.weights``
-    says which ("ema" or "raw") and ``generator.checkpoint`` keeps the metadata.
+    Families that generate (from noise or from a class) give their generator: ``sample(n,
+    seed=..., label=...)``; ``generator.classes`` names the classes of a conditional one.
+    With ``ema`` (the default) the averaged weights are used when the run kept them
+    (``--ema``); ``.weights`` says which ("ema" or "raw") and ``.checkpoint`` keeps the
+    metadata.
     """
+    from ganzoo.core.inference import load_checkpoint
 
-    from ganzoo.core.build import build_model
-    from ganzoo.core.checkpoints import Checkpoint
-    from ganzoo.core.checkpoints.model import EMA_PREFIX, planned_model
-    from ganzoo.core.device import resolve_device
-
-    target = resolve_device(device)
-    checkpoint = Checkpoint(path)
-    planned = planned_model(checkpoint)
-    config = dict(planned.config)
-    data_shape = config.pop("data_shape")
-    gan, _ = build_model(planned.name, data_shape, config, strict=True, sized=True)
-    generator = gan.generator
-    prefix = "generator"
-    if ema and any(key.startswith(EMA_PREFIX + ".") for key in checkpoint.keys):
-        prefix = EMA_PREFIX
-    generator.load_state_dict(checkpoint.tensors(prefix))
-    generator.weights = "ema" if prefix == EMA_PREFIX else "raw"
-    generator.eval()
-    generator.to(target)
-    generator.checkpoint = {k: v for k, v in checkpoint.raw.items() if not k.startswith("optim.")}
-    generator.data_kind = checkpoint.data_kind
-    return generator
+    return load_checkpoint(path, device=device, ema=ema)

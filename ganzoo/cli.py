@@ -142,7 +142,7 @@ RESUME_OVERRIDES = {
 @cli.command("train")
 @click.argument("model", required=False)
 @click.option("--dataset", "-d", default=None, help="Dataset spec: folder:PATH, shapes, ring8...")
-@click.option("--loss", "-l", default="non-saturating", show_default=True, help="Loss name.")
+@click.option("--loss", "-l", default=None, help="Loss name (the family's; non-saturating).")
 @click.option("--resolution", "-r", type=int, default=None, help="Image size (model default).")
 @click.option("--channels", "-c", type=int, default=3, show_default=True, help="1 or 3.")
 @click.option("--option", "-o", "options", multiple=True, help="Model option KEY=VALUE.")
@@ -151,10 +151,18 @@ RESUME_OVERRIDES = {
 @click.option("--epochs", type=float, default=None, help="Passes over the data, not --steps.")
 @click.option("--batch-size", "-b", type=int, default=64, show_default=True, help="Batch size.")
 @click.option("--d-steps", type=int, default=None, help="D steps per G step (1; the loss's own).")
-@click.option("--lr-g", type=float, default=None, help="Adam lr for G (2e-4; the loss's own).")
-@click.option("--lr-d", type=float, default=None, help="Adam lr for D (2e-4; the loss's own).")
-@click.option("--beta1", type=float, default=None, help="Adam beta1 (0.5; the loss's own).")
-@click.option("--beta2", type=float, default=None, help="Adam beta2 (0.999; the loss's own).")
+@click.option("--lr-g", type=float, default=None, help="Adam lr of G's (the loss's; family's).")
+@click.option("--lr-d", type=float, default=None, help="Adam lr of D's (the loss's; family's).")
+@click.option("--beta1", type=float, default=None, help="Adam beta1 (the loss's; family's).")
+@click.option("--beta2", type=float, default=None, help="Adam beta2 (the loss's; family's).")
+@click.option(
+    "--reg", default=None,
+    help="Lazy regulariser on D, any loss: r1 or r1:gamma=10,every=16.",
+)  # fmt: skip
+@click.option(
+    "--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+    help="Paired data: which side is the input (AtoB).",
+)  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Weights, noise, order.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
@@ -189,6 +197,11 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
 
     kw["model_options"] = _parse_pairs(kw.pop("options"), "--option")
     kw["loss_options"] = _parse_pairs(kw.pop("loss_options"), "--loss-option")
+    if kw["reg"] is not None:
+        from ganzoo.core.regularizers import parse_reg
+
+        name, reg_options = parse_reg(kw["reg"])
+        kw["reg"] = {"name": name, "options": reg_options}
     from_step = kw.pop("from_step")
     if from_step is not None and not kw["resume"]:
         raise GanzooError("--from needs --resume RUN_FOLDER")
@@ -251,6 +264,10 @@ def _seed_option(help_text: str):
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per grid row.")
+@click.option(
+    "--class", "label", default=None,
+    help="Conditional models: the class, by name or index (default: one row per class).",
+)  # fmt: skip
 def sample_command(
     checkpoint: str,
     count: int,
@@ -259,11 +276,12 @@ def sample_command(
     fmt: str | None,
     device: str,
     nrow: int | None,
+    label: str | None,
 ) -> None:
     """Draw samples from a checkpoint; the checkpoint describes its own model."""
     from ganzoo.core.sampling import sample_to_file
 
-    path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow)
+    path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label)
     click.echo(str(path))
 
 

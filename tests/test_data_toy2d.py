@@ -87,3 +87,23 @@ def test_registering_does_not_import_heavy_libraries():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_points_are_labelled_with_their_mode():
+    store = toy2d.load_ring8(request(size=20_000, seed=3))
+    assert store.provides == {"x", "label"}
+    assert store.classes == tuple(f"mode{k}" for k in range(8))
+    assert store.labels.dtype == torch.int64 and store.labels.shape == (20_000,)
+    nearest = torch.cdist(store.tensor, toy2d.RING8_MEANS).argmin(dim=1)
+    assert torch.equal(store.labels, nearest)  # std 0.01: every point is nearest its own mode
+    # The labels come with the same points as before: the mixture's draw is unchanged.
+    means, std = toy2d.mode_means("ring8")
+    assert torch.equal(store.tensor, toy2d.sample_mixture(means, std, 20_000, 3))
+    generator = torch.Generator().manual_seed(3)
+    modes = torch.randint(8, (20_000,), generator=generator)
+    noise = torch.randn(20_000, 2, generator=generator)
+    assert torch.equal(store.tensor, means[modes] + std * noise)
+    grid = toy2d.load_grid25(request(size=5_000))
+    assert len(grid.classes) == 25 and grid.labels.max() < 25
+    residual = grid.tensor - toy2d.GRID25_MEANS[grid.labels]
+    assert residual.abs().max() < 0.05 * 6

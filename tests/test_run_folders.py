@@ -52,14 +52,18 @@ def _interrupted(tmp_path, at_step: int):
     original = Trainer.run
 
     def stop_at(self):
-        step = self.train_step
+        trainer, step = self, self.train_step
 
-        def wrapped(ctx):
-            if self.step + 1 >= at_step:
-                self._stop_requested = True
-            return step(ctx)
+        class Stopping:  # the family's step, asking to stop after ``at_step``
+            def __call__(self, ctx):
+                if trainer.step + 1 >= at_step:
+                    trainer._stop_requested = True
+                return step(ctx)
 
-        self.train_step = wrapped
+            def __getattr__(self, name):
+                return getattr(step, name)
+
+        self.train_step = Stopping()
         return original(self)
 
     run = tmp_path / "run"

@@ -10,7 +10,8 @@ from torch import nn
 
 from ganzoo.core.data import DataRequest, DataStore, parse_spec
 from ganzoo.core.errors import ConfigError, DataError, GanzooError
-from ganzoo.core.interfaces import GAN, Loss
+from ganzoo.core.fields import describe_fields
+from ganzoo.core.interfaces import GAN, Loss, Model
 from ganzoo.core.limits import (
     MAX_ACTIVATIONS_PER_SAMPLE,
     MAX_DATA_AXIS,
@@ -69,9 +70,12 @@ def _call_plugin(entry: Entry, what: str, factory: Any, *args: Any, **kwargs: An
         ) from None
 
 
-def _activations(gan: GAN) -> int | None:
+def _activations(gan: Model) -> int | None:
     """Values one sample's forward passes through G and D produce, measured on ``meta``
-    tensors; None when the model's code cannot run on ``meta`` (its size check stands)."""
+    tensors; None when the model is not the classic pair or its code cannot run on
+    ``meta`` (its parameter count check stands)."""
+    if not isinstance(gan, GAN):
+        return None
     total = 0
 
     def count(module: nn.Module, inputs: Any, output: Any) -> None:
@@ -83,8 +87,12 @@ def _activations(gan: GAN) -> int | None:
     handles = [m.register_forward_hook(count) for m in leaves]
     try:
         with torch.no_grad():
-            fake = gan.generator(gan.generator.sample_latent(1, device="meta"))
-            gan.discriminator(fake)
+            G = gan.generator
+            extra = ()
+            if G.num_classes > 0:
+                extra = (torch.zeros(1, dtype=torch.int64, device="meta"),)
+            fake = G(G.sample_latent(1, device="meta"), *extra)
+            gan.discriminator(fake, *extra)
     except Exception:
         return None
     finally:
@@ -93,7 +101,7 @@ def _activations(gan: GAN) -> int | None:
     return total
 
 
-def _check_size(gan: GAN, name: str) -> None:
+def _check_size(gan: Model, name: str) -> None:
     parameters = sum(p.numel() for p in gan.parameters())
     if parameters > MAX_PARAMETERS:
         raise ConfigError(
@@ -108,11 +116,39 @@ def _check_size(gan: GAN, name: str) -> None:
         )
 
 
-def _check_gan(gan: Any, entry: Entry) -> None:
-    if not isinstance(gan, GAN):
+def _check_model(model: Any, entry: Entry) -> None:
+    """The factory built a ``ganzoo.Model`` holding every network its descriptor names."""
+    where = f"model {entry.name!r} from plugin {entry.plugin.label}"
+    if not isinstance(model, Model):
+        raise ConfigError(f"{where} did not build a ganzoo Model")
+    for name in entry.info.networks:
+        if not isinstance(model._modules.get(name), nn.Module):
+            raise ConfigError(f"{where} built no network {name!r}, which it declares")
+
+
+def split_options(entry: Entry, config: dict[str, Any]) -> tuple[dict, dict]:
+    """A model's resolved options -> (the networks' options, the training step's options)."""
+    step_names = {option.name for option in entry.info.step_options}
+    network = {k: v for k, v in config.items() if k not in step_names and k != "data_shape"}
+    step = {k: v for k, v in config.items() if k in step_names}
+    return network, step
+
+
+def build_step(entry: Entry, model: Model) -> Any:
+    """The family's training step with its options, its state sized for ``model`` (which
+    may live on the ``meta`` device)."""
+    from ganzoo.core.steps import AlternatingStep, TrainStep
+
+    _, options = split_options(entry, model.config)
+    factory = entry.info.train_step or AlternatingStep
+    step = _call_plugin(entry, "training step of", factory, **options)
+    if not isinstance(step, TrainStep):
         raise ConfigError(
-            f"model {entry.name!r} from plugin {entry.plugin.label} did not build a GAN"
+            f"the training step of model {entry.name!r} from plugin {entry.plugin.label} "
+            "is not a ganzoo TrainStep"
         )
+    _call_plugin(entry, "training step of", step.init_state, model)
+    return step
 
 
 def build_model(
@@ -124,7 +160,7 @@ def build_model(
     strict: bool = False,
     meta_only: bool = False,
     sized: bool = False,
-) -> tuple[GAN, Entry]:
+) -> tuple[Model, Entry]:
     """Build model ``name`` for ``data_shape``. It is built first on the ``meta`` device,
     where sizes cost nothing, and refused if too large; ``meta_only`` stops there, and
     ``sized`` (the caller already had it built with ``meta_only``) skips that step.
@@ -132,23 +168,26 @@ def build_model(
     ``strict``: the options were read from a file and must already have their JSON types.
     """
     entry = _catalog(catalog).model(name)
-    resolved = resolve_options(entry.info.options, options or {}, f"model {name!r}", strict)
+    owner = f"model {name!r}"
+    resolved = resolve_options(entry.info.all_options, options or {}, owner, strict)
     data_shape = check_data_shape(data_shape)
+    config = {"data_shape": list(data_shape), **resolved}
+    network_options, _ = split_options(entry, config)
     if not sized:
         # The meta build must not consume the random stream that initialises the weights.
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
-            planned = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
-        _check_gan(planned, entry)
+            planned = _call_plugin(
+                entry, "model", entry.info.factory, data_shape, **network_options
+            )
+        _check_model(planned, entry)
         _check_size(planned, name)
         if meta_only:
-            planned.name = name
-            planned.config = {"data_shape": list(data_shape), **resolved}
+            planned.name, planned.config = name, config
             return planned, entry
-    gan = _call_plugin(entry, "model", entry.info.factory, data_shape, **resolved)
-    _check_gan(gan, entry)
-    gan.name = name
-    gan.config = {"data_shape": list(data_shape), **resolved}
-    return gan, entry
+    model = _call_plugin(entry, "model", entry.info.factory, data_shape, **network_options)
+    _check_model(model, entry)
+    model.name, model.config = name, config
+    return model, entry
 
 
 def build_loss(
@@ -175,9 +214,36 @@ def dataset_entry(spec: str, catalog: Catalog | None = None) -> tuple[Entry, str
     return entry, argument
 
 
+def check_fields(model: Entry, dataset: Entry) -> None:
+    """The dataset source can give every field the model trains on (checked before any
+    data is decoded)."""
+    missing = set(model.info.needs) - set(dataset.info.provides)
+    if missing:
+        raise DataError(
+            f"model {model.name!r} needs {describe_fields(model.info.needs)}; dataset "
+            f"{dataset.name!r} provides {describe_fields(dataset.info.provides)}"
+            + _suggest(model.info.needs)
+        )
+
+
+def _suggest(needs: tuple[str, ...]) -> str:
+    if "source" in needs:
+        return " (try paired:PATH or edges2shapes)"
+    if "a" in needs:
+        return " (try unpaired:PATH or shapestyles)"
+    if "label" in needs:
+        return " (try folder:PATH with class subfolders, shapes or ring8)"
+    return ""
+
+
 def load_dataset(spec: str, request: DataRequest, catalog: Catalog | None = None) -> DataStore:
     entry, _ = dataset_entry(spec, catalog)
     store = _call_plugin(entry, "dataset source", entry.info.factory, request)
     if not isinstance(store, DataStore) or store.kind != entry.info.data_kind:
         raise DataError(f"dataset source {entry.name!r} returned no {entry.info.data_kind} data")
+    missing = set(request.needs) - store.provides
+    if missing:
+        raise DataError(
+            f"dataset {spec!r} gave no {describe_fields(missing)}, which the model needs"
+        )
     return store

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.fields import DIRECTIONS
 from ganzoo.core.limits import (
     MAX_BATCH_SIZE,
     MAX_D_STEPS,
@@ -21,6 +22,7 @@ from ganzoo.core.limits import (
     check_int,
     check_seed,
 )
+from ganzoo.core.regularizers import check_reg
 
 DEFAULT_DATASET = "shapes"
 DEFAULT_STEPS = 2000
@@ -39,10 +41,11 @@ class TrainConfig:
     epochs: float | None = None
     batch_size: int = 64
     d_steps: int = 1
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    # None: the family's optimiser group defaults (ganzoo.zoo.families.OptimizerGroup).
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
     seed: int = 0
     device: str = "auto"
     precision: str = "fp32"
@@ -54,6 +57,10 @@ class TrainConfig:
     keep: int = 3
     sample_count: int = 64
     max_image_pixels: int | None = None
+    # Which side of a paired data set is the input: AtoB (A is) or BtoA.
+    direction: str = "AtoB"
+    # A lazy regulariser on D: {"name": "r1", "options": {"gamma": 10.0, "every": 16}}.
+    reg: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -70,7 +77,7 @@ class TrainConfig:
     def check(self) -> None:
         """Reject impossible values (wrong types too: config.json may have been edited) with
         the flag a user would type."""
-        for name in ("model", "loss", "dataset", "device"):
+        for name in ("model", "loss", "dataset", "device", "direction"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{_flag(name)} must be a non-empty string")
         for name in ("model_options", "loss_options"):
@@ -95,13 +102,18 @@ class TrainConfig:
             raise ConfigError(f"--channels must be 1 or 3; got {self.channels}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"--direction must be AtoB or BtoA; got {self.direction!r}")
+        self.reg = check_reg(self.reg)
 
-    def total_steps(self, dataset_len: int) -> int:
+    def total_steps(self, dataset_len: int, batches_per_step: int = 1) -> int:
+        """``--steps``, or the steps in which the training step draws ``--epochs`` passes
+        over the data, at ``batches_per_step`` batches a step."""
         if self.steps is not None:
             return self.steps
         if self.epochs is not None:
             per_epoch = max(1, dataset_len // self.batch_size)
-            total = max(1, round(self.epochs * per_epoch / self.d_steps))
+            total = max(1, round(self.epochs * per_epoch / max(1, batches_per_step)))
             if total > MAX_STEPS:
                 raise ConfigError(
                     f"--epochs {self.epochs:g} means {total:,} steps, more than {MAX_STEPS:,}"

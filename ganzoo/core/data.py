@@ -1,7 +1,10 @@
 """Data stores: what a dataset source plugin returns, and how the trainer reads it.
 
-A store holds the whole dataset as one tensor: uint8 ``(N, C, H, W)`` images or float32
-``(N, D)`` points. Normalisation happens on the training device, batch by batch.
+A store holds a whole dataset as named fields (see ``FIELDS``), grouped into *tables* whose
+rows are drawn together: ``x`` with its ``label``; a ``source`` with its paired ``target``;
+and the unpaired domains ``a`` and ``b``, each a table of its own, drawn independently.
+Images are uint8 ``(N, C, H, W)``, points float32 ``(N, D)``, labels int64 ``(N,)``.
+Normalisation happens on the training device, batch by batch.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import torch
 from torch import Tensor
 
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.fields import DIRECTIONS, FIELDS, SAMPLE_FIELDS, TABLES, describe_fields
+
+__all__ = ["DIRECTIONS", "FIELDS", "DataRequest", "DataStore", "describe_fields", "parse_spec"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,9 @@ class DataRequest:
 
     ``argument`` is the part after ``NAME:`` in a dataset spec (a folder path, say).
     ``resolution`` and ``channels`` apply to image sources; point sources ignore them.
+    ``needs`` are the fields the model trains on: a source that can give a field only in
+    some cases (labels from class subfolders) says so before it decodes anything.
+    ``direction`` says which side of a paired set is the source (``AtoB``: A is).
     ``report`` prints a progress or status line for the user.
     """
 
@@ -34,41 +43,128 @@ class DataRequest:
     # The largest image (in pixels, as decoded) an image source decodes; None: the default
     # ganzoo.core.limits.DEFAULT_MAX_IMAGE_PIXELS.
     max_pixels: int | None = None
+    needs: frozenset[str] = frozenset({"x"})
+    direction: str = "AtoB"
     report: Callable[[str], None] = field(default=lambda message: None)
 
 
 @dataclass
 class DataStore:
+    """A dataset in memory. ``tensor`` is the ``x`` field (kept under that name because
+    most sources give nothing else); the other fields are optional."""
+
     kind: str  # "image" | "points"
-    tensor: Tensor
+    tensor: Tensor | None = None
     description: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     cache: str | None = None  # "hit" | "miss" | None (not cached)
     # For mixtures with known components (ring8, grid25): (means (K, D), std), which mode
     # coverage metrics measure against.
     modes: tuple[Tensor, float] | None = None
+    labels: Tensor | None = None
+    classes: tuple[str, ...] | None = None
+    source: Tensor | None = None
+    target: Tensor | None = None
+    a: Tensor | None = None
+    b: Tensor | None = None
 
     def __post_init__(self) -> None:
-        if self.kind == "image":
-            if self.tensor.dtype != torch.uint8 or self.tensor.ndim != 4:
-                raise ValueError("an image store holds a uint8 tensor of shape (N, C, H, W)")
-        elif self.kind == "points":
-            if not self.tensor.is_floating_point() or self.tensor.ndim != 2:
-                raise ValueError("a points store holds a float tensor of shape (N, D)")
-        else:
+        if self.kind not in ("image", "points"):
             raise ValueError(f"unknown data kind {self.kind!r}")
-        if len(self.tensor) == 0:
-            raise ValueError("a data store needs at least one sample")
+        present = self.fields()
+        if not any(name in present for name in SAMPLE_FIELDS):
+            raise ValueError("a data store needs samples: x, source/target, or a/b")
+        shapes = set()
+        for name in SAMPLE_FIELDS:
+            if name in present:
+                self._check_samples(name, present[name])
+                shapes.add(tuple(present[name].shape[1:]))
+        if len(shapes) > 1:
+            raise ValueError(f"every image field must have the same shape; got {sorted(shapes)}")
+        if ("source" in present) != ("target" in present):
+            raise ValueError("a paired store needs both source and target")
+        if "source" in present and len(self.source) != len(self.target):
+            raise ValueError("source and target must have the same number of rows")
+        if self.labels is not None:
+            self._check_labels()
+        elif self.classes is not None:
+            raise ValueError("class names come with labels")
+
+    def _check_samples(self, name: str, tensor: Tensor) -> None:
+        if self.kind == "image":
+            if tensor.dtype != torch.uint8 or tensor.ndim != 4:
+                raise ValueError(f"an image field holds uint8 (N, C, H, W); {name} does not")
+        elif not tensor.is_floating_point() or tensor.ndim != 2:
+            raise ValueError(f"a points field holds float (N, D); {name} does not")
+        if len(tensor) == 0:
+            raise ValueError(f"a data store needs at least one sample in {name}")
+
+    def _check_labels(self) -> None:
+        labels = self.labels
+        if self.tensor is None:
+            raise ValueError("labels belong to the x field, which this store lacks")
+        if labels.dtype != torch.int64 or labels.ndim != 1 or len(labels) != len(self.tensor):
+            raise ValueError("labels are int64 (N,), one per sample of x")
+        if not self.classes or not all(isinstance(c, str) and c for c in self.classes):
+            raise ValueError("labels need their class names (non-empty strings)")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("class names must be distinct")
+        if int(labels.min()) < 0 or int(labels.max()) >= len(self.classes):
+            raise ValueError("every label must index one of the class names")
+
+    def fields(self) -> dict[str, Tensor]:
+        named = {
+            "x": self.tensor,
+            "label": self.labels,
+            "source": self.source,
+            "target": self.target,
+            "a": self.a,
+            "b": self.b,
+        }
+        return {name: value for name, value in named.items() if value is not None}
+
+    @property
+    def provides(self) -> frozenset[str]:
+        return frozenset(self.fields())
+
+    def tables(self) -> list[dict[str, Tensor]]:
+        """Groups of fields drawn together, row by row; unpaired domains are one each."""
+        present = self.fields()
+        out = []
+        for names in TABLES:
+            table = {name: present[name] for name in names if name in present}
+            if table:
+                out.append(table)
+        return out
 
     def __len__(self) -> int:
-        return len(self.tensor)
+        """Rows of the largest table: what one epoch passes over."""
+        return max(len(next(iter(table.values()))) for table in self.tables())
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.fields().values())
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.tensor.shape[1:])
+        """The shape of one sample (every image field has the same)."""
+        present = self.fields()
+        first = next(name for name in SAMPLE_FIELDS if name in present)
+        return tuple(present[first].shape[1:])
 
-    def to_model_space(self, batch: Tensor) -> Tensor:
-        """uint8 images -> float in [-1, 1]; points unchanged."""
+    def samples(self) -> Tensor:
+        """The main samples (x, or else the target or domain B images): what the generated
+        images are compared with."""
+        present = self.fields()
+        for name in ("x", "target", "b", "a"):
+            if name in present:
+                return present[name]
+        raise AssertionError("a store always has samples")
+
+    def to_model_space(self, batch: Tensor, name: str = "x") -> Tensor:
+        """uint8 images -> float in [-1, 1]; points unchanged; labels stay int64."""
+        if name == "label":
+            return batch
         if self.kind == "image":
             return batch.float().div_(127.5).sub_(1.0)
         return batch.float()

@@ -1,8 +1,10 @@
 """The interfaces every model and loss plugin implements.
 
-Generator: latent ``z`` -> samples in model space (images in [-1, 1], NCHW; or raw 2D points).
-Discriminator: samples -> raw logits of shape ``(N,)``; sigmoid stays out of D so losses can
-use numerically stable forms (softplus / BCE-with-logits).
+Model: a family's named networks (``Model(generator=G, discriminator=D)``, or CycleGAN's
+four); ``GAN`` is the classic pair. Generator: latent ``z`` (and, when ``num_classes`` > 0,
+class labels) -> samples in model space (images in [-1, 1], NCHW; or raw 2D points).
+Discriminator: samples -> raw logits of shape ``(N,)`` (or one per patch); sigmoid stays
+out of D so losses can use numerically stable forms (softplus / BCE-with-logits).
 """
 
 from __future__ import annotations
@@ -16,16 +18,36 @@ from torch import Tensor, nn
 
 
 class Generator(nn.Module, ABC):
-    """Maps latent vectors of size ``latent_dim`` to samples of shape ``data_shape``."""
+    """Maps latent vectors of size ``latent_dim`` to samples of shape ``data_shape``.
 
-    def __init__(self, latent_dim: int, data_shape: tuple[int, ...]) -> None:
+    A class-conditional generator passes ``num_classes`` > 0 and takes ``forward(z, labels)``
+    with int64 labels in ``[0, num_classes)``.
+    """
+
+    def __init__(self, latent_dim: int, data_shape: tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__()
         self.latent_dim = int(latent_dim)
         self.data_shape = tuple(int(s) for s in data_shape)
+        self.num_classes = int(num_classes)
 
     @abstractmethod
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         raise NotImplementedError  # abstract
+
+    def _run(self, z: Tensor, labels: Tensor | None) -> Tensor:
+        if self.num_classes > 0:
+            if labels is None:
+                raise ValueError("this generator is class-conditional: give it labels")
+            return self(z, labels)
+        return self(z)
+
+    def check_labels(self, labels: Tensor) -> Tensor:
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        if self.num_classes == 0:
+            raise ValueError("this generator takes no class labels")
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_classes):
+            raise ValueError(f"class labels must lie in [0, {self.num_classes})")
+        return labels
 
     @property
     def device(self) -> torch.device:
@@ -43,44 +65,68 @@ class Generator(nn.Module, ABC):
         return torch.randn(n, self.latent_dim, generator=generator, device=device)
 
     @torch.no_grad()
-    def generate(self, z: Tensor) -> Tensor:
-        """Samples for the latents ``z`` in eval mode (batch norm uses its running statistics,
-        which stay untouched), returned as float32 on the CPU."""
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Samples for the latents ``z`` (and labels) in eval mode (batch norm uses its
+        running statistics, which stay untouched), returned as float32 on the CPU."""
         was_training = self.training
         self.eval()
         try:
-            return self(z.to(self.device)).float().cpu()
+            if labels is not None:
+                labels = labels.to(self.device)
+            return self._run(z.to(self.device), labels).float().cpu()
         finally:
             self.train(was_training)
 
     def iter_samples(
-        self, n: int, seed: int | None = None, batch_size: int = 256
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 256,
+        label: int | None = None,
     ) -> Iterator[Tensor]:
         """``n`` samples in batches of at most ``batch_size``, so any ``n`` fits in memory.
 
         Latents are drawn on the CPU, a full batch at a time whatever ``n`` is, so a seed
         gives the same samples on every device and a smaller ``n`` is a prefix of a larger.
+        A conditional generator makes class ``label``, or classes drawn uniformly (after the
+        latents, from the same seed) when ``label`` is None.
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        if label is not None:
+            self.check_labels(torch.tensor([label]))
         for start in range(0, n, batch_size):
             z = self.sample_latent(batch_size, generator=gen, device="cpu")
-            yield self.generate(z[: min(batch_size, n - start)])
+            labels = None
+            if self.num_classes > 0:
+                if label is None:
+                    labels = torch.randint(self.num_classes, (batch_size,), generator=gen)
+                else:
+                    labels = torch.full((batch_size,), int(label), dtype=torch.int64)
+            keep = min(batch_size, n - start)
+            yield self.generate(z[:keep], None if labels is None else labels[:keep])
 
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 256) -> Tensor:
+    def sample(
+        self, n: int, seed: int | None = None, batch_size: int = 256, label: int | None = None
+    ) -> Tensor:
         """``n`` samples in model space, on the CPU, reproducible for a given ``seed``."""
-        chunks = list(self.iter_samples(n, seed, batch_size))
+        chunks = list(self.iter_samples(n, seed, batch_size, label))
         return torch.cat(chunks) if chunks else torch.empty(0, *self.data_shape)
 
 
 class Discriminator(nn.Module, ABC):
-    """Maps samples of shape ``data_shape`` to one raw logit each."""
+    """Maps samples of shape ``data_shape`` to one raw logit each (or one per patch).
 
-    def __init__(self, data_shape: tuple[int, ...]) -> None:
+    A class-conditional discriminator passes ``num_classes`` > 0 and takes
+    ``forward(x, labels)``.
+    """
+
+    def __init__(self, data_shape: tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__()
         self.data_shape = tuple(int(s) for s in data_shape)
+        self.num_classes = int(num_classes)
 
     @abstractmethod
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         raise NotImplementedError  # abstract
 
 
@@ -118,17 +164,38 @@ class Loss(ABC):
         }
 
 
-class GAN(nn.Module):
-    """A generator and a discriminator built together, with the config that rebuilds them."""
+class Model(nn.Module):
+    """A family's networks, each under its name: ``Model(generator=G, discriminator=D)``.
 
-    def __init__(self, generator: Generator, discriminator: Discriminator) -> None:
+    ``name`` and ``config`` (the options that rebuild it) are filled in by ganzoo; the
+    family's descriptor (``ModelInfo``) says how the networks are optimised and used.
+    """
+
+    def __init__(self, **networks: nn.Module) -> None:
         super().__init__()
-        if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
-            raise TypeError("GAN needs a ganzoo Generator and a ganzoo Discriminator")
-        self.generator = generator
-        self.discriminator = discriminator
+        if not networks:
+            raise TypeError("a Model needs at least one network")
+        for name, network in networks.items():
+            if not isinstance(network, nn.Module):
+                raise TypeError(f"network {name!r} is not a torch.nn.Module")
+            setattr(self, name, network)
         self.name: str = ""
         self.config: dict[str, Any] = {}
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
+    def network(self, name: str) -> nn.Module:
+        module = self._modules.get(name)
+        if module is None:
+            raise KeyError(f"the model has no network {name!r}")
+        return module
+
+
+class GAN(Model):
+    """A generator and a discriminator built together: the classic family."""
+
+    def __init__(self, generator: Generator, discriminator: Discriminator) -> None:
+        if not isinstance(generator, Generator) or not isinstance(discriminator, Discriminator):
+            raise TypeError("GAN needs a ganzoo Generator and a ganzoo Discriminator")
+        super().__init__(generator=generator, discriminator=discriminator)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.generator._run(z, labels)

@@ -80,6 +80,11 @@ class RunFolder:
             raise ConfigError(f"{root} is not a ganzoo run folder (no config.json)")
         return folder
 
+    def ensure_layout(self) -> None:
+        """Recreate the picture and checkpoint folders (a copied run may lack an empty one)."""
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+
     def write_config(self, config: dict[str, Any]) -> None:
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(self.config_path, text.encode())

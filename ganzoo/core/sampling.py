@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ganzoo.core.data import to_uint8_images
 from ganzoo.core.errors import ConfigError
@@ -53,6 +54,7 @@ def sample_to_file(
     fmt: str | None,
     device: str = "auto",
     nrow: int | None = None,
+    label: str | None = None,
 ) -> Path:
     from ganzoo.api import load
 
@@ -62,8 +64,14 @@ def sample_to_file(
         check_int(nrow, "--nrow", 1, MAX_SAMPLES)
     path, fmt = output_path(checkpoint, count, seed, output, fmt)
     generator = load(checkpoint, device=device)
+    use = getattr(generator, "use", "noise")
+    if use not in ("noise", "class"):
+        command = "ganzoo translate" if use == "translate" else "ganzoo restore"
+        model = generator.checkpoint.get("model", "?")
+        raise ConfigError(f"{checkpoint} holds a {model} model, which {use}s images: use {command}")
+    index = resolve_class(generator, label, checkpoint)
     if fmt == "npy":
-        return _write_npy(generator, count, seed, path)
+        return _write_npy(generator, count, seed, path, index)
     if generator.data_kind == "points":
         if count > MAX_SCATTER_POINTS:
             raise ConfigError(
@@ -77,10 +85,35 @@ def sample_to_file(
             f"a grid of {count:,} images would have {pixels:,} pixels, more than the "
             f"{MAX_GRID_PIXELS:,} a PNG grid may have; use fewer with -n or write .npy"
         )
-    return save_grid(generator.sample(count, seed=seed), path, nrow=nrow)
+    if generator.num_classes > 0 and index is None:
+        return _class_rows(generator, count, seed, path)
+    return save_grid(generator.sample(count, seed=seed, label=index), path, nrow=nrow)
 
 
-def _write_npy(generator, count: int, seed: int, path: Path) -> Path:
+def resolve_class(generator, label: str | None, checkpoint: str) -> int | None:
+    """``--class`` as a class name or index -> the index; None when not given."""
+    if label is None:
+        return None
+    classes = generator.classes or tuple(str(i) for i in range(generator.num_classes))
+    if generator.num_classes == 0:
+        raise ConfigError(f"{checkpoint} holds an unconditional model: it takes no --class")
+    if label in classes:
+        return classes.index(label)
+    if label.isdigit() and int(label) < generator.num_classes:
+        return int(label)
+    shown = ", ".join(classes[:50]) + (", ..." if len(classes) > 50 else "")
+    raise ConfigError(f"unknown class {label[:60]!r}; the classes are: {shown}")
+
+
+def _class_rows(generator, count: int, seed: int, path: Path) -> Path:
+    """One row per class (the same latents in every row): about ``count`` images."""
+    classes = generator.num_classes
+    per_row = max(1, count // classes)
+    rows = [generator.sample(per_row, seed=seed, label=k) for k in range(classes)]
+    return save_grid(torch.cat(rows), path, nrow=per_row)
+
+
+def _write_npy(generator, count: int, seed: int, path: Path, label: int | None = None) -> Path:
     """uint8 NHWC images (what image tools expect) or float32 points, no pickle."""
     images = generator.data_kind == "image"
     if images:
@@ -94,7 +127,7 @@ def _write_npy(generator, count: int, seed: int, path: Path) -> Path:
             header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
                       "shape": shape}  # fmt: skip
             np.lib.format.write_array_header_1_0(handle, header)
-            for batch in generator.iter_samples(count, seed=seed):
+            for batch in generator.iter_samples(count, seed=seed, label=label):
                 if images:
                     array = to_uint8_images(batch).permute(0, 2, 3, 1).contiguous().numpy()
                 else:

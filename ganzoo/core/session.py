@@ -13,12 +13,21 @@ import torch
 
 from ganzoo import __version__
 from ganzoo.console import note
-from ganzoo.core.build import build_loss, build_model, data_shape_for, dataset_entry, load_dataset
+from ganzoo.core.build import (
+    build_loss,
+    build_model,
+    build_step,
+    check_fields,
+    data_shape_for,
+    dataset_entry,
+    load_dataset,
+)
 from ganzoo.core.checkpoints import Checkpoint
 from ganzoo.core.config import TrainConfig
 from ganzoo.core.data import DataRequest, parse_spec
 from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError, DataError
+from ganzoo.core.run import RunPlan
 from ganzoo.core.run_folder import RunFolder, check_writable
 from ganzoo.core.trainer import Trainer, TrainResult
 from ganzoo.zoo.catalog import get_catalog
@@ -29,6 +38,7 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
     model_entry = catalog.model(config.model)
     loss, loss_config, loss_entry = build_loss(config.loss, config.loss_options, catalog)
     ds_entry, argument = dataset_entry(config.dataset, catalog)
+    check_fields(model_entry, ds_entry)
     data_shape = data_shape_for(
         model_entry, ds_entry.info.data_kind, config.resolution, config.channels
     )
@@ -37,7 +47,9 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
     device = resolve_device(config.device)
 
     # Checked on the meta device before the data is decoded; built for real after it.
-    build_model(config.model, data_shape, config.model_options, catalog, meta_only=True)
+    options = dict(config.model_options)
+    planned, _ = build_model(config.model, data_shape, options, catalog, meta_only=True)
+    build_step(model_entry, planned)
 
     request = DataRequest(
         argument=argument,
@@ -46,6 +58,8 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
         seed=config.seed,
         size=config.dataset_size,
         max_pixels=config.max_image_pixels,
+        needs=frozenset(model_entry.info.needs),
+        direction=config.direction,
         report=note,
     )
     store = load_dataset(config.dataset, request, catalog)
@@ -54,22 +68,33 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
             f"dataset {config.dataset!r} gave samples of shape {store.shape}, "
             f"the model needs {tuple(data_shape)}"
         )
-    if len(store) < config.batch_size:
-        raise DataError(
-            f"dataset {config.dataset!r} has {len(store)} samples, fewer than --batch-size "
-            f"{config.batch_size}; lower --batch-size"
-        )
+    options = _class_count(model_entry, store, options)
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights
-    gan, _ = build_model(config.model, data_shape, config.model_options, catalog, sized=True)
+    model, _ = build_model(config.model, data_shape, options, catalog, sized=False)
+    step = build_step(model_entry, model)
     if folder is None:
         name = f"{config.model}-{parse_spec(config.dataset)[0]}"
         folder = RunFolder.create(out, name, report=note)
-    return Trainer(config, gan, model_entry, loss, loss_entry, loss_config, store, folder, device)
+    plan = RunPlan(
+        config, model, model_entry, step, loss, loss_entry, loss_config, store, folder, device
+    )
+    return Trainer(plan)
+
+
+def _class_count(entry: Any, store: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """A family trained on labels gets its ``num_classes`` option from the data."""
+    if "label" not in entry.info.needs:
+        return options
+    count = len(store.classes or ())
+    given = options.get("num_classes")
+    if given is not None and int(given) != count:
+        raise ConfigError(f"-o num_classes={given} does not match the {count} classes of the data")
+    return {**options, "num_classes": count}
 
 
 def _write_config(trainer: Trainer) -> None:
-    config, gan, store = trainer.config, trainer.gan, trainer.store
-    model_entry = trainer.model_entry
+    config, gan, store = trainer.config, trainer.model, trainer.plan.store
+    model_entry = trainer.plan.model_entry
     trainer.folder.write_config(
         {
             "ganzoo_version": __version__,
@@ -97,8 +122,12 @@ def _absolute_path_spec(spec: str) -> str:
 
 
 def _apply_loss_defaults(values: dict[str, Any]) -> None:
-    """The loss's own training defaults (WGAN-GP: 5 critic steps, betas (0, 0.9)) for the
-    settings the user left unset; config.json then records them, so resume keeps them."""
+    """The family's default loss when none is named, then the loss's own training defaults
+    (WGAN-GP: 5 critic steps, betas (0, 0.9)) for the settings the user left unset;
+    config.json then records them, so resume keeps them."""
+    if values.get("loss") is None and isinstance(values.get("model"), str):
+        family = get_catalog().model(values["model"]).info
+        values["loss"] = family.default_loss or TrainConfig.loss
     loss = values.get("loss") or TrainConfig.loss
     if not isinstance(loss, str):
         return  # TrainConfig.check says what is wrong
@@ -116,8 +145,9 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     out = values.pop("out", None)
     if values.get("dataset"):
         values["dataset"] = _absolute_path_spec(values["dataset"])
+    values["model"] = model
     _apply_loss_defaults(values)
-    config = TrainConfig.from_dict({**values, "model": model})
+    config = TrainConfig.from_dict(values)
     if out is not None:
         check_writable(out)
     trainer = _prepare(config, None, out)
@@ -185,6 +215,7 @@ def resume_run(
             "pass a larger --steps to train further"
         )
     # Accepted: from here on the folder changes.
+    folder.ensure_layout()
     folder.remove_temporaries()
     for moved in folder.supersede_after(trainer.step):
         note(f"moved {moved.name}, newer than step {trainer.step}, to {moved.parent}")

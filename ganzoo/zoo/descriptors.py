@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.fields import check_field_names
+from ganzoo.zoo.families import GAN_NETWORKS, GAN_OPTIMIZERS, OptimizerGroup, check_family
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 _WORDS = {"int": "a whole number", "float": "a number", "str": "a string"}
@@ -142,11 +144,17 @@ def _check_common(info: Any) -> None:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """A GAN model: ``factory(data_shape, **options)`` returns a ``ganzoo.GAN``.
+    """A GAN family: ``factory(data_shape, **options)`` returns a ``ganzoo.Model`` (a
+    ``ganzoo.GAN`` for the classic generator + discriminator pair) whose attributes named in
+    ``networks`` are its networks.
 
     ``data_shape`` is ``(channels, height, width)`` for images or ``(dim,)`` for points.
-    ``train_step`` optionally names a ``ganzoo.core.steps.TrainStep`` subclass for GAN
-    families whose update differs from the alternating D/G step.
+    ``optimizers`` group the networks into Adam optimisers with the family's own defaults;
+    ``ema`` names the networks whose weights are averaged when ``--ema`` is on; ``needs``
+    are the batch fields it trains on (``ganzoo.core.fields.FIELDS``); ``use`` is what a
+    trained model is for (``ganzoo.zoo.families.USES``); ``default_loss`` applies when the
+    user names none. ``train_step`` names a ``ganzoo.core.steps.TrainStep`` subclass, built
+    as ``train_step(**step_options)``; without one the alternating D/G step runs.
     """
 
     name: str
@@ -157,6 +165,13 @@ class ModelInfo:
     default_resolution: int = 64
     reference: str = ""
     train_step: str | Callable[..., Any] | None = None
+    networks: tuple[str, ...] = GAN_NETWORKS
+    optimizers: tuple[OptimizerGroup, ...] = GAN_OPTIMIZERS
+    ema: tuple[str, ...] = ("generator",)
+    use: str = "noise"
+    needs: tuple[str, ...] = ("x",)
+    default_loss: str | None = None
+    step_options: tuple[Option, ...] = ()
     kind: str = field(default="model", init=False)
 
     def __post_init__(self) -> None:
@@ -164,6 +179,15 @@ class ModelInfo:
         bad = set(self.data_kinds) - {"image", "points"}
         if bad or not self.data_kinds:
             raise ValueError(f"{self.name}: data_kinds must be drawn from 'image', 'points'")
+        check_family(self, self.name)
+        clash = {o.name for o in self.options} & {o.name for o in self.step_options}
+        if clash:
+            raise ValueError(f"{self.name}: option {sorted(clash)[0]!r} is declared twice")
+
+    @property
+    def all_options(self) -> tuple[Option, ...]:
+        """Network and step options: one namespace for the user (``-o KEY=VALUE``)."""
+        return tuple(self.options) + tuple(self.step_options)
 
 
 @dataclass(frozen=True)
@@ -211,6 +235,9 @@ class DatasetInfo:
 
     ``factory(request)`` takes a ``ganzoo.core.data.DataRequest`` and returns a
     ``ganzoo.core.data.DataStore``. ``data_kind`` is ``"image"`` or ``"points"``.
+    ``provides`` are the batch fields it can give (``ganzoo.core.fields.FIELDS``); a source
+    that gives one only in some cases (labels from class subfolders) lists it and refuses
+    a request that needs it, before decoding, when it cannot.
     """
 
     name: str
@@ -219,10 +246,12 @@ class DatasetInfo:
     data_kind: str = "image"
     argument: str | None = None
     argument_required: bool = False
+    provides: tuple[str, ...] = ("x",)
     kind: str = field(default="dataset", init=False)
 
     def __post_init__(self) -> None:
         _check_common(self)
+        check_field_names(self.provides, self.name, "provides")
         if self.data_kind not in ("image", "points"):
             raise ValueError(f"{self.name}: data_kind must be 'image' or 'points'")
 

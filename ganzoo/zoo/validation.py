@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ganzoo.core.fields import check_field_names
 from ganzoo.zoo.descriptors import Option, check_train_defaults
+from ganzoo.zoo.families import check_family
 
 _SCALARS = (str, int, float, bool, type(None))
 _DATA_KINDS = ("image", "points")
@@ -98,6 +100,10 @@ def check_descriptor(info: Any, kind: str) -> None:
     if kind != "dataset":
         options = info.options
         _require(isinstance(options, _SEQUENCES), owner, "options must be a tuple", options)
+        if kind == "model":
+            steps = info.step_options
+            _require(isinstance(steps, _SEQUENCES), owner, "step_options must be a tuple", steps)
+            options = tuple(options) + tuple(steps)
         seen: set[str] = set()
         for option in options:
             _check_option(option, owner)
@@ -127,6 +133,7 @@ def check_descriptor(info: Any, kind: str) -> None:
             "train_step must be None, a callable or 'module:attribute'",
             step,
         )
+        check_family(info, owner)
     if kind == "loss":
         check_train_defaults(info.train_defaults, owner)
     if kind in ("dataset", "metric"):
@@ -146,5 +153,6 @@ def check_descriptor(info: Any, kind: str) -> None:
             argument,
         )
         _require(isinstance(required, bool), owner, "argument_required must be a bool", required)
+        check_field_names(info.provides, owner, "provides")
     if kind == "metric":
         _require(isinstance(info.default, bool), owner, "default must be a bool", info.default)

@@ -20,6 +20,7 @@ from ganzoo.core.errors import CheckpointError
 
 _OPTIM = re.compile(r"^optim\.([A-Za-z0-9_]+)\.state\.(0|[1-9][0-9]*)\.([a-z_]{1,40})$")
 _METRIC = re.compile(r"^metrics\.sum\.\S{1,100}$")
+_STATE = "step_state."
 # A CUDA generator's state is its seed and offset, 8 bytes each.
 _CUDA_RNG_BYTES = 16
 
@@ -76,14 +77,26 @@ def expect_file(
     ckpt: Checkpoint,
     modules: dict[str, nn.Module],
     optional: frozenset[str] = frozenset(),
+    params: dict[str, list] | None = None,
+    state: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Every tensor of the file is one the model, its optimisers or the trainer would write."""
+    """Every tensor of the file is one the model, its optimisers (``params``: each
+    optimiser's parameters in order), its training step (``state``, as a freshly built
+    step has it) or the trainer would write."""
     seen = expect_modules(ckpt, modules, optional)
-    params = {
-        prefix: list(module.parameters())
-        for prefix, module in modules.items()
-        if prefix not in optional
-    }
+    if params is None:
+        params = {
+            prefix: list(module.parameters())
+            for prefix, module in modules.items()
+            if prefix not in optional
+        }
+    state = {} if state is None else state
+    for name, tensor in state.items():
+        key = _STATE + name
+        if key not in ckpt.entries:
+            raise CheckpointError(f"{ckpt.path} lacks the training step's state {key!r}")
+        _compare(ckpt, key, dtype_name(tensor.dtype), tuple(tensor.shape))
+        seen.add(key)
     device_type = ckpt.raw.get("device_type", "cpu")
     if device_type not in ("cpu", "cuda"):
         raise CheckpointError(f"{ckpt.path}: device_type must be cpu or cuda; got {device_type!r}")

@@ -5,17 +5,24 @@ from __future__ import annotations
 from ganzoo.core.checkpoints.expect import expect_file
 from ganzoo.core.checkpoints.reader import Checkpoint
 from ganzoo.core.errors import CheckpointError, ConfigError, UnknownNameError
-from ganzoo.core.interfaces import GAN
+from ganzoo.core.interfaces import Model
 from ganzoo.zoo.catalog import Catalog, get_catalog
 
-NETWORKS = ("generator", "discriminator")
 EMA_PREFIX = "generator_ema"
+MAX_CLASSES = 100_000
+MAX_CLASS_NAME = 200
 
 
-def planned_model(ckpt: Checkpoint, catalog: Catalog | None = None) -> GAN:
+def ema_prefix(network: str) -> str:
+    return f"{network}_ema"
+
+
+def planned_model(ckpt: Checkpoint, catalog: Catalog | None = None) -> Model:
     """The described model built on the ``meta`` device (no memory), with every tensor of the
-    file checked against it. Raises ``CheckpointError`` with one sentence otherwise."""
-    from ganzoo.core.build import build_model
+    file checked against it: networks, averaged networks, optimiser state, the training
+    step's state. Raises ``CheckpointError`` with one sentence otherwise."""
+    from ganzoo.core.build import build_model, build_step
+    from ganzoo.core.optimizers import group_parameters
 
     catalog = get_catalog() if catalog is None else catalog
     ckpt.step  # noqa: B018 (a crafted step is refused on every path, not only on resume)
@@ -42,12 +49,39 @@ def planned_model(ckpt: Checkpoint, catalog: Catalog | None = None) -> GAN:
         raise CheckpointError(
             f"{ckpt.path}: data_kind {kind!r} does not fit data_shape {gan.config['data_shape']}"
         )
-    expect_file(ckpt, model_modules(gan, ema=True), optional=frozenset({EMA_PREFIX}))
+    info = catalog.model(name).info
+    try:
+        step = build_step(catalog.model(name), gan)
+    except ConfigError as exc:
+        raise CheckpointError(f"{ckpt.path}: cannot rebuild model {name!r}: {exc}") from None
+    modules = {net: gan.network(net) for net in info.networks}
+    averaged = {ema_prefix(net): gan.network(net) for net in info.ema}
+    expect_file(
+        ckpt,
+        {**modules, **averaged},
+        optional=frozenset(averaged),
+        params=group_parameters(gan, info.optimizers),
+        state=step.state_dict(),
+    )
+    gan.classes = read_classes(ckpt, gan)
     return gan
 
 
-def model_modules(gan: GAN, ema: bool):
-    modules = {"generator": gan.generator, "discriminator": gan.discriminator}
-    if ema:
-        modules[EMA_PREFIX] = gan.generator
-    return modules
+def read_classes(ckpt: Checkpoint, model: Model) -> tuple[str, ...] | None:
+    """The class names a conditional model was trained with, checked against its size."""
+    if "classes" not in ckpt.raw:
+        return None
+    classes = ckpt.json("classes", list)
+    if len(classes) > MAX_CLASSES or not all(
+        isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME for c in classes
+    ):
+        raise CheckpointError(f"{ckpt.path}: classes must be a list of short non-empty names")
+    if len(set(classes)) != len(classes):
+        raise CheckpointError(f"{ckpt.path}: class names must be distinct")
+    generator = model._modules.get("generator")
+    wanted = getattr(generator, "num_classes", 0)
+    if wanted and len(classes) != wanted:
+        raise CheckpointError(
+            f"{ckpt.path} names {len(classes)} classes, its generator has {wanted}"
+        )
+    return tuple(classes)

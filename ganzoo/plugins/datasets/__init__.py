@@ -20,14 +20,56 @@ def register_datasets(register):
             data_kind="image",
             argument="PATH",
             argument_required=True,
+            provides=("x", "label"),
+        )
+    )
+    register(
+        DatasetInfo(
+            name="paired",
+            description="Paired images (A|B side by side, or A/ and B/ with matching names)",
+            factory=f"{_PACKAGE}.paired:load",
+            data_kind="image",
+            argument="PATH",
+            argument_required=True,
+            provides=("source", "target"),
+        )
+    )
+    register(
+        DatasetInfo(
+            name="unpaired",
+            description="Two unpaired image domains: PATH with trainA/ and trainB/, or A,B",
+            factory=f"{_PACKAGE}.unpaired:load",
+            data_kind="image",
+            argument="PATH|A,B",
+            argument_required=True,
+            provides=("a", "b"),
         )
     )
     register(
         DatasetInfo(
             name="shapes",
-            description="Procedural compositions of coloured shapes, generated from the seed",
+            description="Procedural compositions of coloured shapes, labelled by kind of shape",
             factory=f"{_PACKAGE}.shapes:load",
             data_kind="image",
+            provides=("x", "label"),
+        )
+    )
+    register(
+        DatasetInfo(
+            name="edges2shapes",
+            description="Procedural pairs: an edge map (source) and the shapes picture (target)",
+            factory=f"{_PACKAGE}.edges2shapes:load",
+            data_kind="image",
+            provides=("source", "target"),
+        )
+    )
+    register(
+        DatasetInfo(
+            name="shapestyles",
+            description="Two unpaired procedural domains: shapes in two different styles",
+            factory=f"{_PACKAGE}.shapestyles:load",
+            data_kind="image",
+            provides=("a", "b"),
         )
     )
     register(
@@ -36,6 +78,7 @@ def register_datasets(register):
             description="8 Gaussians on the unit circle, std 0.01 (PacGAN's 2D ring)",
             factory=f"{_PACKAGE}.toy2d:load_ring8",
             data_kind="points",
+            provides=("x", "label"),
         )
     )
     register(
@@ -44,5 +87,6 @@ def register_datasets(register):
             description="25 Gaussians on the grid {-4,-2,0,2,4}^2, std 0.05 (PacGAN's 2D grid)",
             factory=f"{_PACKAGE}.toy2d:load_grid25",
             data_kind="points",
+            provides=("x", "label"),
         )
     )

@@ -2,6 +2,8 @@
 
 ring8: 8 modes at (cos 2πk/8, sin 2πk/8), std 0.01. grid25: 25 modes at {-4,-2,0,2,4}^2,
 std 0.05. (Unrolled GAN's notebook used linspace(0, 2π, 8), which repeats a mode; we do not.)
+Each point is labelled with the index of the mode it was drawn from (classes mode0, mode1,
+...), for a conditional model to check against.
 """
 
 from __future__ import annotations
@@ -45,22 +47,42 @@ def mode_means(name: str) -> tuple[Tensor, float]:
 
 def sample_mixture(means: Tensor, std: float, size: int, seed: int) -> Tensor:
     """``size`` float32 points, each from a uniformly chosen mode plus isotropic noise."""
+    return sample_labelled_mixture(means, std, size, seed)[0]
+
+
+def sample_labelled_mixture(
+    means: Tensor, std: float, size: int, seed: int
+) -> tuple[Tensor, Tensor]:
+    """``sample_mixture``'s points (the same for the same seed) and, as int64 ``(size,)``,
+    the index of the mode each was drawn from."""
     generator = torch.Generator().manual_seed(seed)
     modes = torch.randint(len(means), (size,), generator=generator)
     noise = torch.randn(size, means.shape[1], generator=generator)
-    return means[modes] + std * noise
+    return means[modes] + std * noise, modes
 
 
 def _load(request: DataRequest, name: str, what: str) -> DataStore:
     size = DEFAULT_SIZE if request.size is None else request.size
     if size < 1:
         raise ConfigError(f"dataset {name!r} needs a size of at least 1; got {size}")
-    # The points (float32) and the mode index of each (int64) while they are drawn.
+    # The points (float32) and the mode index of each (int64), kept as the labels.
     check_data_bytes(size, 2 * 4 + 8, f"dataset {name!r}")
     means, std = mode_means(name)
-    points = sample_mixture(means, std, size, request.seed)
+    points, labels = sample_labelled_mixture(means, std, size, request.seed)
     description = f"{size} points from {what} (std {std}, seed {request.seed})"
-    return DataStore(kind="points", tensor=points, description=description, modes=(means, std))
+    return DataStore(
+        kind="points",
+        tensor=points,
+        description=description,
+        modes=(means, std),
+        labels=labels,
+        classes=mode_classes(len(means)),
+    )
+
+
+def mode_classes(count: int) -> tuple[str, ...]:
+    """The class names of a mixture's modes, in the order of its means: mode0, mode1, ..."""
+    return tuple(f"mode{k}" for k in range(count))
 
 
 def load_ring8(request: DataRequest) -> DataStore:

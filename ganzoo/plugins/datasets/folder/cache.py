@@ -1,8 +1,9 @@
 """On-disk cache of decoded image folders, as safetensors files (never pickle).
 
 A cache file is named by a hash of everything that decides its contents: the format
-version, the resolution, the channels, the pixel budget, the folder's absolute path and the
-(path, size, mtime) of every candidate image file. Editing, adding or removing a file
+version, the resolution, the channels, the pixel budget, the folder's absolute path, the
+(path, size, mtime) of every candidate image file, and the layout (whole pictures, or A|B
+halves side by side, cached as ``(2, N, C, R, R)``). Editing, adding or removing a file
 changes the key.
 
 The file stores an XXH3-128 hash of its tensor bytes, checked on every load: a cache damaged
@@ -38,13 +39,24 @@ class CacheCorrupt(Exception):
     """A cache file is there but unusable; the message says why, in a few words."""
 
 
+LAYOUTS = ("whole", "halves")
+
+
 def cache_key(
-    root: Path, resolution: int, channels: int, files: list[FileStamp], max_pixels: int
+    root: Path,
+    resolution: int,
+    channels: int,
+    files: list[FileStamp],
+    max_pixels: int,
+    layout: str = "whole",
 ) -> str:
-    payload = json.dumps(
-        [FORMAT_VERSION, resolution, channels, max_pixels, str(root), sorted(files)],
-        separators=(",", ":"),
-    )  # ensure_ascii (the default) escapes the surrogates of undecodable file names
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown cache layout {layout!r}")
+    fields = [FORMAT_VERSION, resolution, channels, max_pixels, str(root), sorted(files)]
+    if layout != "whole":  # whole pictures keep the keys they always had
+        fields.append(layout)
+    payload = json.dumps(fields, separators=(",", ":"))
+    # ensure_ascii (the default) escapes the surrogates of undecodable file names
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:40]
 
 
@@ -65,8 +77,11 @@ def checksum(images: Tensor) -> str:
     return f"{_CHECKSUM}:{digest.hexdigest()}"
 
 
-def read(path: Path, resolution: int, channels: int) -> tuple[Tensor, list[tuple[str, str]]] | None:
-    """The cached images and skipped list; None if there is no cache file.
+def read(
+    path: Path, resolution: int, channels: int, parts: int = 1
+) -> tuple[Tensor, list[tuple[str, str]]] | None:
+    """The cached images and skipped list; None if there is no cache file. The images are
+    ``(N, C, R, R)``, or ``(parts, N, C, R, R)`` when each file gave ``parts`` pictures.
 
     Raises CacheCorrupt when the file is there but torn, damaged (its checksum does not
     match), without a checksum, or not what its name promises; the caller rebuilds it.
@@ -88,9 +103,14 @@ def read(path: Path, resolution: int, channels: int) -> tuple[Tensor, list[tuple
     if stored is None:
         raise CacheCorrupt("no checksum")
     expected = (channels, resolution, resolution)
-    if images.dtype != torch.uint8 or images.ndim != 4 or tuple(images.shape[1:]) != expected:
-        raise CacheCorrupt(f"a {images.dtype} tensor of shape {tuple(images.shape)}")
-    if len(images) == 0:
+    shape = tuple(images.shape)
+    if parts == 1:
+        fits = images.ndim == 4 and shape[1:] == expected
+    else:
+        fits = images.ndim == 5 and shape[0] == parts and shape[2:] == expected
+    if images.dtype != torch.uint8 or not fits:
+        raise CacheCorrupt(f"a {images.dtype} tensor of shape {shape}")
+    if images.numel() == 0:
         raise CacheCorrupt("no images")
     # The same mapped bytes are checked and then trained on: the file is read once.
     if checksum(images) != stored:

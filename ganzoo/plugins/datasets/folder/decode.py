@@ -25,8 +25,13 @@ from ganzoo.plugins.datasets.folder import pixels
 from ganzoo.plugins.datasets.folder.budget import DECODE_MEMORY_BUDGET, Cancelled, MemoryBudget
 from ganzoo.plugins.datasets.folder.names import printable
 from ganzoo.plugins.datasets.folder.opening import CancellableFile, check_cancelled, open_regular
-from ganzoo.plugins.datasets.folder.reasons import short_reason
-from ganzoo.plugins.datasets.folder.resize import REDUCING_GAP, reduction, resize_and_crop
+from ganzoo.plugins.datasets.folder.reasons import Skip, short_reason
+from ganzoo.plugins.datasets.folder.resize import (
+    REDUCING_GAP,
+    reduction,
+    resize_and_crop,
+    split_halves,
+)
 
 # What PIL may identify a file as, whatever its extension says (a PNG named .jpg is fine);
 # any other format PIL knows (EPS, which runs Ghostscript, say) is never tried.
@@ -35,12 +40,15 @@ _PROGRESS_EVERY = 2000
 _ANNOUNCE_FROM = 200  # smaller folders decode in a blink: no message needed
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 _WORKING_BYTES = 48 << 20  # strips, the reduced copy, the final resize
+_TURNED = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 
 
 def decode_all(
-    root: Path, names: list[str], request: DataRequest
+    root: Path, names: list[str], request: DataRequest, halves: bool = False
 ) -> tuple[Tensor | None, list[tuple[str, str]]]:
     """Decode ``names`` in order into one ``(N, C, R, R)`` tensor; None if none is readable.
+    With ``halves`` each file holds two pictures side by side (A|B), and the tensor is
+    ``(2, N, C, R, R)``: every left half, then every right half.
 
     A few threads decode at once, within a shared memory budget; at most a small window of
     files is queued, however large the folder. Ctrl-C (KeyboardInterrupt) cancels what is
@@ -48,7 +56,8 @@ def decode_all(
     """
     size, channels = request.resolution, request.channels
     max_pixels = pixels.pixel_limit(request)
-    out = torch.empty((len(names), channels, size, size), dtype=torch.uint8)
+    parts = 2 if halves else 1
+    out = torch.empty((parts, len(names), channels, size, size), dtype=torch.uint8)
     skipped: list[tuple[str, str]] = []
     count = 0
     if len(names) >= _ANNOUNCE_FROM:
@@ -59,7 +68,9 @@ def decode_all(
 
     def task(name: str) -> Tensor | str:
         try:
-            return decode_image(root / name, size, channels, max_pixels, memory, cancel)
+            return decode_image(
+                root / name, size, channels, max_pixels, memory, cancel, halves=halves
+            )
         except Cancelled:
             raise
         except Exception as exc:  # any decoder failure means "skip this file"
@@ -84,7 +95,7 @@ def decode_all(
                 if isinstance(result, str):
                     skipped.append((name, result))
                 else:
-                    out[count] = result
+                    out[:, count] = result if halves else result.unsqueeze(0)
                     count += 1
                 if done % _PROGRESS_EVERY == 0 and done < len(names):
                     request.report(f"decoded {done}/{len(names)} files")
@@ -97,7 +108,9 @@ def decode_all(
     pool.shutdown()
     if count == 0:
         return None, skipped
-    return (out if count == len(names) else out[:count].clone()), skipped
+    if count < len(names):
+        out = out[:, :count].clone()
+    return (out if halves else out[0]), skipped
 
 
 def decode_image(
@@ -107,11 +120,14 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
     memory: MemoryBudget | None = None,
     cancel: threading.Event | None = None,
+    halves: bool = False,
 ) -> Tensor:
     """One file -> ``(channels, R, R)`` uint8: shorter side resized to R, then centre-cropped.
 
     The size is checked against ``max_pixels`` before anything is decoded, and the decode
-    holds its estimated memory from ``memory`` while it runs.
+    holds its estimated memory from ``memory`` while it runs. With ``halves`` the file
+    holds A|B side by side: each half is resized on its own, as if it were a file of its
+    own, giving ``(2, channels, R, R)`` (an odd width's middle column is left out).
     """
     with open_regular(path) as raw:
         file = raw if cancel is None else CancellableFile(raw, cancel)
@@ -122,24 +138,54 @@ def decode_image(
         try:
             with pixels.pil_limit(max_pixels), Image.open(file, formats=_FORMATS) as image:
                 if image.format == "JPEG":
-                    # libjpeg downscales by 1/2, 1/4 or 1/8 while decoding, never below R.
-                    image.draft(None, (resolution, resolution))
+                    # libjpeg downscales by 1/2, 1/4 or 1/8 while decoding, never below R
+                    # (each half never below R: twice R across the halves).
+                    image.draft(None, _draft_size(image, resolution, halves))
                 pixels.check(image.size, max_pixels, webp=image.format == "WEBP")
                 cost = decode_cost(image, resolution)
                 with memory.reserve(cost) if memory is not None else nullcontext():
                     check_cancelled(cancel)
                     image.load()  # GIF and multi-page TIFF open on their first frame
                     orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-                    square = resize_and_crop(image, resolution, channels, orientation, cancel)
+                    if not halves:
+                        square = resize_and_crop(image, resolution, channels, orientation, cancel)
+                        return _to_tensor(square)
+                    width, height = image.size
+                    if orientation in _TURNED:
+                        width, height = height, width
+                    if width < 2:
+                        raise Skip(f"{width} pixel wide: too narrow to hold A|B side by side")
+                    return torch.stack(
+                        [
+                            _to_tensor(
+                                resize_and_crop(
+                                    image, resolution, channels, orientation, cancel, part
+                                )
+                            )
+                            for part in split_halves(width, height)
+                        ]
+                    )
         except Image.DecompressionBombError as exc:  # PIL's check, past twice the budget
             raise pixels.from_bomb_error(exc, max_pixels) from None
+
+
+def _to_tensor(square: Image.Image) -> Tensor:
     tensor = torch.from_numpy(np.array(square))  # a writable copy: from_numpy warns otherwise
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
 
 
+def _draft_size(image: Image.Image, resolution: int, halves: bool) -> tuple[int, int]:
+    if not halves:
+        return resolution, resolution
+    # The halves lie side by side as displayed; a quarter-turned JPEG stores them stacked.
+    turned = image.getexif().get(ExifTags.Base.Orientation, 1) in _TURNED
+    return (resolution, 2 * resolution) if turned else (2 * resolution, resolution)
+
+
 def decode_cost(image: Image.Image, resolution: int) -> int:
     """Bytes a decode holds at its peak, from the header: the decoded image, plus the
-    reduced centre and the strips it is converted in (see resize.resize_and_crop)."""
+    reduced centre and the strips it is converted in (see resize.resize_and_crop). The
+    halves of an A|B file are resized one after the other, each within this estimate."""
     width, height = image.size
     decoded = width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
     if image.format == "WEBP":

@@ -29,12 +29,13 @@ def short_reason(exc: BaseException) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def skip_summary(skipped: list[tuple[str, str]]) -> str:
-    """One line, whatever the names hold: each is shown escaped (see names.printable)."""
+def skip_summary(skipped: list[tuple[str, str]], what: str = "unreadable") -> str:
+    """One line, whatever the names hold: each is shown escaped (see names.printable).
+    ``what`` says what kind of file was skipped (``unpaired``, say)."""
     listed = ", ".join(
         f"{printable(name)} ({printable(reason)})" for name, reason in skipped[:_LISTED_SKIPS]
     )
     more = len(skipped) - _LISTED_SKIPS
     noun = "file" if len(skipped) == 1 else "files"
     tail = f", and {more} more" if more > 0 else ""
-    return f"skipped {len(skipped)} unreadable {noun}: {listed}{tail}"
+    return f"skipped {len(skipped)} {what} {noun}: {listed}{tail}"

@@ -69,12 +69,24 @@ def _stored_box(
     }.get(orientation, box)
 
 
+def split_halves(width: int, height: int) -> tuple[tuple[int, int, int, int], ...]:
+    """The left and right halves of a ``width`` x ``height`` picture holding A|B side by
+    side; of an odd width, the middle column belongs to neither."""
+    half = width // 2
+    return (0, 0, half, height), (width - half, 0, width, height)
+
+
+def _moved(box: tuple[int, int, int, int], dx: int, dy: int) -> tuple[int, int, int, int]:
+    return box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy
+
+
 def resize_and_crop(
     image: Image.Image,
     resolution: int,
     channels: int,
     orientation: int = 1,
     cancel: threading.Event | None = None,
+    part: tuple[int, int, int, int] | None = None,
 ) -> Image.Image:
     """The R x R RGB or L picture of a loaded image: EXIF orientation applied, the shorter
     side resized to R (antialiased), the centre cut out.
@@ -84,8 +96,16 @@ def resize_and_crop(
     box-averaged by an integer factor that keeps at least ``REDUCING_GAP`` times R. The
     final bilinear resize then reads exactly the region torchvision's resize-then-crop read,
     so the result matches it within rounding while only the decoded image is large.
+
+    ``part`` (left, top, right, bottom in the displayed image, whole pixels) makes that
+    rectangle the picture: it is resized exactly as a file holding only it would be, and
+    nothing outside it reaches the result (one half of an A|B pair, say).
     """
     width, height = image.size
+    origin_x = origin_y = 0
+    if part is not None:
+        origin_x, origin_y, end_x, end_y = _stored_box(part, orientation, width, height)
+        width, height = end_x - origin_x, end_y - origin_y
     turned = orientation in (5, 6, 7, 8)
     shown = centre_box(*((height, width) if turned else (width, height)), resolution)
     x0, y0, x1, y1 = _stored_box(shown, orientation, width, height)
@@ -102,7 +122,8 @@ def resize_and_crop(
     rows = max(factor, _STRIP_PIXELS // (right - left) // factor * factor)
     for y in range(top, bottom, rows):
         check_cancelled(cancel)
-        strip = to_mode(image.crop((left, y, right, min(y + rows, bottom))), channels)
+        rows_box = (left, y, right, min(y + rows, bottom))
+        strip = to_mode(image.crop(_moved(rows_box, origin_x, origin_y)), channels)
         region.paste(strip.reduce(factor) if factor > 1 else strip, (0, (y - top) // factor))
     w, h = region.size  # clamped: float rounding must not reach past the region's edge
     box = (

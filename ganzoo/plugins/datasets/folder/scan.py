@@ -18,6 +18,11 @@ EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
 _SUFFIXES = frozenset(f".{ext}" for ext in EXTENSIONS)
 
 
+def image_name(name: str) -> bool:
+    """Whether a file of this name is a candidate image: not hidden, a known extension."""
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in _SUFFIXES
+
+
 def scan(root: Path, skipped: list[tuple[str, str]] | None = None) -> list[FileStamp]:
     """Sorted (relative POSIX path, size, mtime_ns) of the image files; hidden ones left out.
 

@@ -1,0 +1,38 @@
+"""A resolved run: every name turned into an object, checked, ready for the trainer.
+
+``session`` resolves the names (model, loss, data, folder) once and hands the trainer this
+one object, so nothing in the trainer calls back into the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ganzoo.core.config import TrainConfig
+from ganzoo.core.data import DataStore
+from ganzoo.core.interfaces import Loss, Model
+from ganzoo.core.run_folder import RunFolder
+from ganzoo.core.steps import TrainStep
+from ganzoo.zoo.catalog import Entry
+
+
+@dataclass
+class RunPlan:
+    config: TrainConfig
+    model: Model
+    model_entry: Entry
+    step: TrainStep
+    loss: Loss
+    loss_entry: Entry
+    loss_config: dict[str, Any]
+    store: DataStore
+    folder: RunFolder
+    device: torch.device
+
+    def split_options(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        from ganzoo.core.build import split_options
+
+        return split_options(self.model_entry, self.model.config)

@@ -50,7 +50,7 @@ def ganzoo_json(*args: str):
 def test_list_shows_the_model_and_the_loss() -> None:
     entries = {(e["kind"], e["name"]): e for e in ganzoo_json("list")}
     model = entries["model", "tinyconv"]
-    loss = entries["loss", "least-squares"]
+    loss = entries["loss", "least-squares-r1"]
     for entry in (model, loss):
         assert entry["plugin"] == "example"
         assert entry["distribution"] == DIST
@@ -72,7 +72,7 @@ def test_plugins_shows_it_ok_with_its_hooks() -> None:
     assert record["status"] == "ok"
     assert record["errors"] == []
     assert record["hooks"] == ["register_losses", "register_models"]
-    assert record["provides"] == ["loss:least-squares", "model:tinyconv"]
+    assert record["provides"] == ["loss:least-squares-r1", "model:tinyconv"]
 
 
 def test_registration_imports_neither_torch_nor_the_networks() -> None:
@@ -97,7 +97,7 @@ def test_least_squares_values_by_hand() -> None:
 
     import ganzoo
 
-    loss = ganzoo.create_loss("least-squares")
+    loss = ganzoo.create_loss("least-squares-r1")
     real = torch.tensor([1.0, 3.0])
     fake = torch.tensor([0.0, -2.0])
     # D: ½·mean(0², 2²) + ½·mean(0², (-2)²) = 1 + 1;  G: ½·mean((-1)², (-3)²) = 2.5
@@ -112,7 +112,7 @@ def test_least_squares_matches_its_formula(targets: dict[str, float]) -> None:
     import ganzoo
 
     a, b, c = targets.get("a", 0.0), targets.get("b", 1.0), targets.get("c", 1.0)
-    loss = ganzoo.create_loss("least-squares", **targets)
+    loss = ganzoo.create_loss("least-squares-r1", **targets)
     assert isinstance(loss, ganzoo.Loss)
     gen = torch.Generator().manual_seed(0)
     # Logits far outside [-1, 1] too: the loss acts on raw outputs, with no sigmoid to saturate.
@@ -140,7 +140,7 @@ def test_least_squares_optimum_is_at_the_targets() -> None:
 
     import ganzoo
 
-    loss = ganzoo.create_loss("least-squares")
+    loss = ganzoo.create_loss("least-squares-r1")
     ones, zeros = torch.ones(8), torch.zeros(8)
     assert loss.discriminator_loss(ones, zeros).item() == 0.0
     assert loss.generator_loss(ones).item() == 0.0
@@ -217,7 +217,7 @@ def test_train_tinyconv_with_least_squares(tmp_path: Path) -> None:
         "train",
         "tinyconv",
         "--loss",
-        "least-squares",
+        "least-squares-r1",
         "--dataset",
         "shapes",
         "--resolution",
@@ -255,14 +255,14 @@ def test_a_plugin_loss_with_a_penalty_trains_a_builtin_model(tmp_path: Path) -> 
     import ganzoo
     from ganzoo.core.session import resume_run, start_run
 
-    loss = ganzoo.create_loss("least-squares", r1=2.0)
+    loss = ganzoo.create_loss("least-squares-r1", r1=2.0)
     D = torch.nn.Linear(2, 1)
     real = torch.randn(5, 2)
     # D(x) = w·x + b has ∇D = w everywhere: R1 = (2 / 2) ||w||².
     penalty = loss.discriminator_penalty(D, real, real, torch.Generator())
     torch.testing.assert_close(penalty, D.weight.square().sum())
 
-    settings = dict(dataset="ring8", dataset_size=128, batch_size=16, loss="least-squares",
+    settings = dict(dataset="ring8", dataset_size=128, batch_size=16, loss="least-squares-r1",
                     loss_options={"r1": "2"}, model_options={"hidden": 8}, seed=2)  # fmt: skip
     straight = start_run("mlp", dict(settings, steps=6, out=tmp_path / "straight"))
     record = json.loads((tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()[-1])

@@ -172,6 +172,9 @@ class ModelInfo:
     needs: tuple[str, ...] = ("x",)
     default_loss: str | None = None
     step_options: tuple[Option, ...] = ()
+    # use "translate": direction ("AtoB"/"BtoA") -> the network that translates that way;
+    # a family with one network for the trained direction maps "" to it.
+    translators: Mapping[str, str] = field(default_factory=dict)
     kind: str = field(default="model", init=False)
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,15 @@ def check_family(info: Any, owner: str) -> None:
     needs = check_field_names(info.needs, owner, "needs")
     if info.use == "class" and "label" not in needs:
         _fail(owner, "a model used for classes needs the 'label' field")
+    translators = info.translators
+    if not isinstance(translators, Mapping) or any(
+        key not in ("", "AtoB", "BtoA") or net not in networks for key, net in translators.items()
+    ):
+        _fail(owner, "translators must map '', 'AtoB' or 'BtoA' to one of the family's networks")
+    if info.use == "translate" and not translators:
+        _fail(owner, "a model used to translate names its translators")
+    if info.use == "restore" and "generator" not in networks:
+        _fail(owner, "a model used to restore needs a network named 'generator'")
     loss = info.default_loss
     if loss is not None and (not isinstance(loss, str) or not loss or " " in loss):
         _fail(owner, "default_loss must be None or a loss name")

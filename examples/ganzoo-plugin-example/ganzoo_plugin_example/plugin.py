@@ -29,7 +29,7 @@ def register_models(register):
 def register_losses(register):
     register(
         LossInfo(
-            name="least-squares",
+            name="least-squares-r1",
             description="Least-squares GAN loss (LSGAN) on raw D outputs, by default a=0, b=1, c=1",
             factory="ganzoo_plugin_example.losses:LeastSquaresLoss",
             options=(

@@ -1,0 +1,1 @@
+"""Built-in pix2pix family (in progress)."""

@@ -40,3 +40,14 @@ def check_field_names(names: object, owner: str, what: str) -> tuple[str, ...]:
             f"{owner}: {what} has unknown field {unknown[0]!r} (known: {', '.join(FIELDS)})"
         )
     return tuple(names)
+
+
+def default_dataset(needs: Iterable[str]) -> str:
+    """The embedded procedural set that gives ``needs``: what a family trains on when the
+    user names no data set."""
+    wanted = set(needs)
+    if wanted & {"source", "target"}:
+        return "edges2shapes"
+    if wanted & {"a", "b"}:
+        return "shapestyles"
+    return "shapes"

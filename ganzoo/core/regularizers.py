@@ -78,7 +78,7 @@ def r1_penalty(discriminator: Any, real: Tensor) -> Tensor:
     """E ||grad_x D(x)||^2 over the batch, differentiable in D's weights."""
     import torch  # not at import time: config.py (and `ganzoo list`) read this module
 
-    real = real.detach().float().requires_grad_(True)
+    real = real.detach().clone().requires_grad_(True)
     logits = discriminator(real).float()
     (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
     return grad.square().flatten(1).sum(1).mean()

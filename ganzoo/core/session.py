@@ -27,6 +27,7 @@ from ganzoo.core.config import TrainConfig
 from ganzoo.core.data import DataRequest, parse_spec
 from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError, DataError
+from ganzoo.core.fields import default_dataset
 from ganzoo.core.run import RunPlan
 from ganzoo.core.run_folder import RunFolder, check_writable
 from ganzoo.core.trainer import Trainer, TrainResult
@@ -143,6 +144,9 @@ def _apply_loss_defaults(values: dict[str, Any]) -> None:
 def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     values = dict(options)
     out = values.pop("out", None)
+    if not values.get("dataset"):
+        family = get_catalog().model(model).info
+        values["dataset"] = family.default_dataset or default_dataset(family.needs)
     if values.get("dataset"):
         values["dataset"] = _absolute_path_spec(values["dataset"])
     values["model"] = model

@@ -175,6 +175,9 @@ class ModelInfo:
     # use "translate": direction ("AtoB"/"BtoA") -> the network that translates that way;
     # a family with one network for the trained direction maps "" to it.
     translators: Mapping[str, str] = field(default_factory=dict)
+    # The data set a run uses when none is named; None: the embedded set for ``needs``
+    # (ganzoo.core.fields.default_dataset).
+    default_dataset: str | None = None
     kind: str = field(default="model", init=False)
 
     def __post_init__(self) -> None:

@@ -127,6 +127,9 @@ def check_family(info: Any, owner: str) -> None:
         _fail(owner, "a model used to translate names its translators")
     if info.use == "restore" and "generator" not in networks:
         _fail(owner, "a model used to restore needs a network named 'generator'")
+    dataset = info.default_dataset
+    if dataset is not None and (not isinstance(dataset, str) or not dataset or " " in dataset):
+        _fail(owner, "default_dataset must be None or a dataset spec")
     loss = info.default_loss
     if loss is not None and (not isinstance(loss, str) or not loss or " " in loss):
         _fail(owner, "default_loss must be None or a loss name")

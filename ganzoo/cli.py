@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ganzoo import __version__
-from ganzoo.console import error, is_terminal, print_json, print_table
+from ganzoo.console import error, is_terminal, note, print_json, print_table
 from ganzoo.core.errors import GanzooError
 from ganzoo.core.limits import (
     DEFAULT_MAX_IMAGE_PIXELS,
@@ -283,6 +283,87 @@ def sample_command(
 
     path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label)
     click.echo(str(path))
+
+
+@cli.command("translate")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
+@click.option("--output", "-o", required=True, type=click.Path(), help="Picture or folder out.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+              help="CycleGAN: which way (AtoB). pix2pix: only the trained way.")  # fmt: skip
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=16, show_default=True)
+@click.option("--max-image-pixels", type=click.IntRange(1, MAX_IMAGE_PIXELS_CEILING),
+              default=None, help="Largest picture read, in pixels.")  # fmt: skip
+def translate_command(
+    checkpoint: str,
+    source: str,
+    output: str,
+    direction: str | None,
+    device: str,
+    batch_size: int,
+    max_image_pixels: int | None,
+) -> None:
+    """Translate a picture, or every picture of a folder (into a folder of the same names),
+    with a pix2pix or CycleGAN checkpoint. Pictures of any size: each is resized to the
+    model's resolution and the result back to its own size."""
+    from pathlib import Path
+
+    from ganzoo.api import load
+    from ganzoo.core.progress import FeatureProgress
+    from ganzoo.core.translation import translate_paths, wrong_use
+
+    src = Path(source)
+    if not src.exists():
+        raise GanzooError(f"{source} does not exist")
+    translator = load(checkpoint, device=device)
+    if translator.use != "translate":
+        raise wrong_use(checkpoint, translator, "translation")
+    with FeatureProgress(prefix="") as progress:
+        done, skipped = translate_paths(
+            translator, src, Path(output), direction, batch_size, max_image_pixels,
+            lambda n, total: progress("translating", n, total), note,
+        )  # fmt: skip
+    extra = f" ({skipped} unreadable skipped)" if skipped else ""
+    click.echo(f"{output}: {done} picture(s) translated{extra}")
+
+
+@cli.command("restore")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option("--mask", "-m", required=True, type=click.Path(dir_okay=False),
+              help="White where the picture is to be filled.")  # fmt: skip
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False))
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option("--max-image-pixels", type=click.IntRange(1, MAX_IMAGE_PIXELS_CEILING),
+              default=None, help="Largest picture read, in pixels.")  # fmt: skip
+def restore_command(checkpoint: str, image: str, mask: str, output: str, device: str,
+                    max_image_pixels: int | None) -> None:  # fmt: skip
+    """Fill the white pixels of MASK in IMAGE with an inpainting checkpoint; every other
+    pixel is kept as it was."""
+    from pathlib import Path
+
+    from ganzoo.api import load
+    from ganzoo.core.image_io import EXTENSIONS, read_image, write_image
+    from ganzoo.core.translation import wrong_use
+
+    out = Path(output)
+    if out.suffix.lower() not in EXTENSIONS:
+        raise GanzooError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
+    if not out.parent.is_dir():
+        raise GanzooError(f"output folder {out.parent} does not exist")
+    restorer = load(checkpoint, device=device)
+    if restorer.use != "restore":
+        raise wrong_use(checkpoint, restorer, "restoration")
+    picture = read_image(Path(image), restorer.channels, max_image_pixels)
+    holes = read_image(Path(mask), 1, max_image_pixels)
+    if holes.size != picture.size:
+        raise GanzooError(
+            f"the mask is {holes.size[0]}x{holes.size[1]}, the picture "
+            f"{picture.size[0]}x{picture.size[1]}; they must be the same size"
+        )
+    write_image(restorer.restore_image(picture, holes), out)
+    click.echo(str(out))
 
 
 @cli.command("eval")

@@ -47,11 +47,17 @@ def load_model(path: str, device: str = "cpu", ema: bool = True) -> tuple[Model,
 def load_checkpoint(path: str, device: str = "cpu", ema: bool = True) -> Any:
     model, info, checkpoint = load_model(path, device, ema)
     metadata = {k: v for k, v in checkpoint.raw.items() if not k.startswith("optim.")}
-    if info.use in ("noise", "class"):
-        used = model.network("generator")
-        used.weights = model.weights
+    if info.use == "translate":
+        from ganzoo.core.translation import Translator
+
+        used = Translator(model, info.translators, metadata)
+    elif info.use == "restore":
+        from ganzoo.core.translation import Restorer
+
+        used = Restorer(model, metadata)
     else:
-        used = model
+        used = model.network("generator")
+    used.weights = model.weights
     used.checkpoint = metadata
     used.data_kind = checkpoint.data_kind
     used.classes = model.classes

@@ -89,9 +89,11 @@ class TrainingProgress:
 
 
 class FeatureProgress:
-    """Progress of feature extraction, one bar (or a few plain lines) per image set."""
+    """Progress of a job over images (feature extraction, translation), one bar (or a few
+    plain lines) per image set; ``prefix`` names the job."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "features: ") -> None:
+        self.prefix = prefix
         self.rich = is_terminal(sys.stderr)
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
@@ -118,11 +120,11 @@ class FeatureProgress:
     def __call__(self, label: str, done: int, total: int) -> None:
         if self._bar is not None:
             if label not in self._tasks:
-                self._tasks[label] = self._bar.add_task(f"features: {label}", total=total)
+                self._tasks[label] = self._bar.add_task(f"{self.prefix}{label}", total=total)
             self._bar.update(self._tasks[label], completed=done)
             return
         quarter = 4 * done // max(total, 1)
         if quarter > self._printed.get(label, 0) or done == total:
             if self._printed.get(label) != 4:
-                sys.stderr.write(f"features: {label} {done}/{total}\n")
+                sys.stderr.write(f"{self.prefix}{label} {done}/{total}\n")
             self._printed[label] = quarter

@@ -1,0 +1,181 @@
+"""Image-to-image use of a checkpoint: translate (pix2pix, CycleGAN) and restore (inpainting).
+
+Any size of picture goes in. It is resized as a whole to the model's R x R (no crop, so
+nothing is lost at the edges), run through the network, and the result resized back to the
+picture's own size. ``restore`` keeps every pixel outside the mask exactly as it was: only
+the masked pixels come from the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from ganzoo.core.errors import ConfigError, DataError
+from ganzoo.core.image_io import EXTENSIONS, read_image, to_image, to_model_space, write_image
+
+_USES = {
+    "noise": "generates images from noise: use ganzoo sample",
+    "class": "generates images of a class: use ganzoo sample --class",
+    "translate": "translates images: use ganzoo translate",
+    "restore": "restores images: use ganzoo restore",
+}
+
+
+def wrong_use(path: str, model: Any, wanted: str) -> ConfigError:
+    name = model.checkpoint.get("model", "?") if hasattr(model, "checkpoint") else "?"
+    return ConfigError(f"{path} holds a {name} model, which {_USES[model.use]}, not {wanted}")
+
+
+def _device(network: nn.Module) -> torch.device:
+    return next((p.device for p in network.parameters()), torch.device("cpu"))
+
+
+class Translator:
+    """``translate(images, direction)``: (N, C, R, R) in [-1, 1] -> the same, translated."""
+
+    def __init__(self, model: nn.Module, translators: dict[str, str], metadata: dict) -> None:
+        self.model, self.translators, self.checkpoint = model, dict(translators), metadata
+        self.use = "translate"
+        shape = model.config["data_shape"]
+        self.channels, self.resolution = shape[0], shape[1]
+        trained = metadata.get("train_config", "{}")
+        self.trained_direction = "AtoB"
+        if isinstance(trained, str) and '"direction": "BtoA"' in trained:
+            self.trained_direction = "BtoA"
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        if "" in self.translators:
+            return (self.trained_direction,)
+        return tuple(self.translators)
+
+    def network(self, direction: str | None) -> nn.Module:
+        if "" in self.translators:
+            if direction not in (None, self.trained_direction):
+                raise ConfigError(
+                    f"this model was trained {self.trained_direction} and translates only that "
+                    f"way; got --direction {direction}"
+                )
+            return self.model.network(self.translators[""])
+        direction = direction or "AtoB"
+        if direction not in self.translators:
+            raise ConfigError(
+                f"--direction must be one of {', '.join(self.translators)}; got {direction}"
+            )
+        return self.model.network(self.translators[direction])
+
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str | None = None) -> Tensor:
+        network = self.network(direction)
+        return network(images.to(_device(network))).float().cpu()
+
+    def translate_image(self, image: Image.Image, direction: str | None = None) -> Image.Image:
+        return self.translate_images([image], direction)[0]
+
+    def translate_images(self, images: list[Image.Image], direction=None) -> list[Image.Image]:
+        size = (self.resolution, self.resolution)
+        batch = torch.cat([to_model_space(im.resize(size, Image.Resampling.LANCZOS))
+                           for im in images])  # fmt: skip
+        out = self.translate(batch, direction)
+        return [to_image(t).resize(im.size, Image.Resampling.BICUBIC) for t, im in zip(out, images)]
+
+
+class Restorer:
+    """``restore(images, masks)``: (N, C, R, R) in [-1, 1] and (N, 1, R, R) with 1 where
+    pixels are missing -> the images with the missing pixels filled."""
+
+    def __init__(self, model: nn.Module, metadata: dict) -> None:
+        self.model, self.checkpoint, self.use = model, metadata, "restore"
+        shape = model.config["data_shape"]
+        self.channels, self.resolution = shape[0], shape[1]
+
+    @torch.no_grad()
+    def restore(self, images: Tensor, masks: Tensor) -> Tensor:
+        generator = self.model.network("generator")
+        device = _device(generator)
+        masks = (masks > 0.5).float()
+        out = generator(images.to(device), masks.to(device)).float().cpu()
+        return images * (1 - masks) + out * masks
+
+    def restore_image(self, image: Image.Image, mask: Image.Image) -> Image.Image:
+        """Outside the mask the picture is kept pixel for pixel; inside, the model's fill
+        (made at R x R) is resized to the picture's size."""
+        size = (self.resolution, self.resolution)
+        hole = mask.convert("L").resize(image.size, Image.Resampling.NEAREST)
+        small = to_model_space(image.resize(size, Image.Resampling.LANCZOS))
+        small_mask = to_model_space(hole.resize(size, Image.Resampling.BILINEAR)).add(1).div(2)
+        small_mask = (small_mask > 0.02).float()  # any touched pixel counts as missing
+        filled = to_image(self.restore(small, small_mask)[0]).resize(
+            image.size, Image.Resampling.BICUBIC
+        )
+        keep = hole.point(lambda v: 255 if v > 127 else 0)
+        return Image.composite(filled, image, keep)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The pictures under ``folder`` (hidden files and linked folders left out), sorted."""
+    found = []
+    for root, _dirs, files in _walk(folder):
+        found += [root / f for f in files if Path(f).suffix.lower() in EXTENSIONS]
+    return sorted(found)
+
+
+def _walk(folder: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
+    import os
+
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield Path(root), dirs, [f for f in files if not f.startswith(".")]
+
+
+def translate_paths(
+    translator: Translator,
+    source: Path,
+    output: Path,
+    direction: str | None,
+    batch_size: int,
+    max_pixels: int | None,
+    progress: Callable[[int, int], None],
+    report: Callable[[str], None],
+) -> tuple[int, int]:
+    """A picture -> a picture, or a folder -> a folder of the same names. Returns (done,
+    skipped); unreadable pictures in a folder are skipped and reported, never fatal."""
+    translator.network(direction)  # a wrong direction fails before any file is read
+    if source.is_dir():
+        if output.exists() and not output.is_dir():
+            raise ConfigError(f"{output} exists and is not a folder")
+        files = image_files(source)
+        if not files:
+            raise DataError(f"no pictures ({', '.join(EXTENSIONS)}) in {source}")
+        pairs = [(f, output / f.relative_to(source)) for f in files]
+    else:
+        if output.suffix.lower() not in EXTENSIONS:
+            raise ConfigError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
+        if not output.parent.is_dir():
+            raise ConfigError(f"output folder {output.parent} does not exist")
+        pairs = [(source, output)]
+    done = skipped = 0
+    for start in range(0, len(pairs), batch_size):
+        chunk, images = [], []
+        for src, dst in pairs[start : start + batch_size]:
+            try:
+                images.append(read_image(src, translator.channels, max_pixels))
+                chunk.append(dst)
+            except DataError as exc:
+                if len(pairs) == 1:
+                    raise
+                skipped += 1
+                report(f"skipped: {exc}")
+        if images:
+            for dst, result in zip(chunk, translator.translate_images(images, direction)):
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                write_image(result, dst)
+            done += len(images)
+        progress(min(start + batch_size, len(pairs)), len(pairs))
+    return done, skipped

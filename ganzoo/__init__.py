@@ -25,6 +25,8 @@ __all__ = [
     "Generator",
     "Discriminator",
     "Loss",
+    "Model",
+    "TrainStep",
     "GAN",
 ]
 
@@ -43,6 +45,8 @@ _LAZY = {
     "Discriminator": "ganzoo.core.interfaces",
     "Loss": "ganzoo.core.interfaces",
     "GAN": "ganzoo.core.interfaces",
+    "Model": "ganzoo.core.interfaces",
+    "TrainStep": "ganzoo.core.steps",
 }
 
 

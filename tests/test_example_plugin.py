@@ -47,11 +47,12 @@ def ganzoo_json(*args: str):
     return json.loads(result.stdout)
 
 
-def test_list_shows_the_model_and_the_loss() -> None:
+def test_list_shows_the_models_and_the_loss() -> None:
     entries = {(e["kind"], e["name"]): e for e in ganzoo_json("list")}
     model = entries["model", "tinyconv"]
+    ada = entries["model", "tinyada"]
     loss = entries["loss", "least-squares-r1"]
-    for entry in (model, loss):
+    for entry in (model, ada, loss):
         assert entry["plugin"] == "example"
         assert entry["distribution"] == DIST
         assert entry["version"] == VERSION
@@ -72,7 +73,7 @@ def test_plugins_shows_it_ok_with_its_hooks() -> None:
     assert record["status"] == "ok"
     assert record["errors"] == []
     assert record["hooks"] == ["register_losses", "register_models"]
-    assert record["provides"] == ["loss:least-squares-r1", "model:tinyconv"]
+    assert record["provides"] == ["loss:least-squares-r1", "model:tinyconv", "model:tinyada"]
 
 
 def test_registration_imports_neither_torch_nor_the_networks() -> None:
@@ -80,7 +81,7 @@ def test_registration_imports_neither_torch_nor_the_networks() -> None:
         "import sys\n"
         "from ganzoo.zoo.catalog import get_catalog\n"
         "catalog = get_catalog()\n"
-        "catalog.model('tinyconv'), catalog.loss('least-squares')\n"
+        "catalog.model('tinyconv'), catalog.model('tinyada'), catalog.loss('least-squares-r1')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'"
         " or m.startswith('ganzoo_plugin_example.') and m != 'ganzoo_plugin_example.plugin'))\n"
     )
@@ -270,3 +271,258 @@ def test_a_plugin_loss_with_a_penalty_trains_a_builtin_model(tmp_path: Path) -> 
     start_run("mlp", dict(settings, steps=3, out=tmp_path / "split"))
     resumed = resume_run(str(tmp_path / "split"), {"steps": 6})
     _assert_identical(straight.checkpoint, resumed.checkpoint)
+
+
+# --- tinyada: a family with its own training step, step options and state ---------------
+
+# D learns fast (--lr-d 5e-3), so r_t passes the target within a few steps and p moves; an
+# interval of 2 adjusts p inside both halves of a 3 + 3 resume, with sums across the cut.
+ADA_FLAGS = ["--resolution", "16", "--dataset", "shapes", "--dataset-size", "64",
+             "--batch-size", "8", "--lr-d", "5e-3", "--seed", "3", "--log-every", "1",
+             "--ckpt-every", "3", "--sample-every", "3",
+             "--device", "cpu", "-o", "width=8", "-o", "latent_dim=16", "-o", "interval=2",
+             "-o", "speed=64", "-o", "target=0.3"]  # fmt: skip
+
+
+def test_tinyada_descriptor() -> None:
+    from ganzoo.zoo.catalog import get_catalog
+
+    info = get_catalog().model("tinyada").info
+    assert info.train_step == "ganzoo_plugin_example.ada:AdaStep"
+    assert info.factory == get_catalog().model("tinyconv").info.factory
+    assert [(o.name, o.default) for o in info.step_options] == [
+        ("target", 0.6),
+        ("interval", 4),
+        ("speed", 5000),
+        ("padding", "reflect"),
+    ]
+    assert (info.networks, info.use, info.needs, info.ema) == (
+        ("generator", "discriminator"),
+        "noise",
+        ("x",),
+        ("generator",),
+    )
+
+
+def test_augment_at_p_zero_is_the_identity_and_draws_the_same_numbers() -> None:
+    import torch
+    from ganzoo_plugin_example.ada import augment
+
+    images = torch.rand(6, 3, 16, 16) * 2 - 1
+    gen0, gen1 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    assert torch.equal(augment(images, torch.tensor(0.0), gen0), images)
+    augment(images, torch.tensor(0.9), gen1)
+    # The stream a step consumes does not depend on p: resume never depends on it either.
+    assert torch.equal(gen0.get_state(), gen1.get_state())
+
+
+@pytest.mark.parametrize("padding", ["reflect", "zeros"])
+def test_augment_keeps_the_graph(padding: str) -> None:
+    import torch
+    from ganzoo_plugin_example.ada import augment
+
+    gen = torch.Generator().manual_seed(1)
+    images = (torch.rand(32, 1, 8, 8) * 2 - 1).requires_grad_()
+    out = augment(images, torch.tensor(1.0), gen, padding)
+    assert out.shape == images.shape
+    (grad,) = torch.autograd.grad(out.sum(), images)
+    # Every output pixel reads one input pixel, or (zero padding) none.
+    if padding == "reflect":
+        assert grad.sum().item() == out.numel()
+    else:
+        assert 0 < grad.sum().item() <= out.numel()
+
+
+def test_augment_shifts_brightness_per_image() -> None:
+    import torch
+    from ganzoo_plugin_example.ada import BRIGHTNESS_STD, augment
+
+    # A flat image stays flat under flips and reflected translations: what changes is the
+    # brightness, one N(0, 0.2²) shift per image.
+    images = torch.full((256, 3, 8, 8), 0.25)
+    out = augment(images, torch.tensor(1.0), torch.Generator().manual_seed(2))
+    shift = out - 0.25
+    assert torch.allclose(shift, shift[:, :1, :1, :1].expand_as(shift))
+    assert (shift[:, 0, 0, 0] != 0).all()
+    assert shift[:, 0, 0, 0].std().item() == pytest.approx(BRIGHTNESS_STD, rel=0.25)
+
+
+def test_augment_translates_by_whole_pixels() -> None:
+    import torch
+    from ganzoo_plugin_example.ada import augment
+
+    # Without the brightness shift, each output is its (maybe flipped) input moved by at
+    # most 16/8 = 2 pixels, the border filled with zeros.
+    images = torch.arange(16 * 16 * 16, dtype=torch.float32).reshape(16, 1, 16, 16) + 1
+    out = augment(images, torch.tensor(1.0), torch.Generator().manual_seed(5), "zeros", 0.0)
+    moves = set()
+    for image, moved in zip(images, out):
+        found = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                for flipped in (False, True):
+                    source = image.flip(2) if flipped else image
+                    shifted = torch.zeros_like(source)
+                    rows, cols = (
+                        slice(max(0, dy), 16 + min(0, dy)),
+                        slice(max(0, dx), 16 + min(0, dx)),
+                    )
+                    from_rows = slice(max(0, -dy), 16 + min(0, -dy))
+                    from_cols = slice(max(0, -dx), 16 + min(0, -dx))
+                    shifted[:, rows, cols] = source[:, from_rows, from_cols]
+                    if torch.equal(shifted, moved):
+                        found.append((dy, dx, flipped))
+        assert len(found) == 1
+        moves.add(found[0])
+    assert len(moves) > 4  # the moves differ from image to image
+
+
+def test_p_moves_by_images_over_speed_and_stays_below_one() -> None:
+    import torch
+    from ganzoo_plugin_example.ada import MAX_P, AdaStep
+
+    step = AdaStep(target=0.6, interval=4, speed=100)
+    step.sign_sum, step.sign_count = torch.tensor(24.0), torch.tensor(32)  # r_t = 0.75
+    step._adjust()
+    assert step.p.item() == pytest.approx(0.32)  # 32 images / 100
+    assert (step.sign_sum.item(), step.sign_count.item()) == (0.0, 0)
+    step.sign_sum, step.sign_count = torch.tensor(-8.0), torch.tensor(16)  # r_t = -0.5
+    step._adjust()
+    assert step.p.item() == pytest.approx(0.16)
+    step.sign_sum, step.sign_count = torch.tensor(-16.0), torch.tensor(16)
+    step._adjust()
+    assert step.p.item() == 0.0  # clamped at 0
+    step.sign_sum, step.sign_count = torch.tensor(1000.0), torch.tensor(1000)
+    step._adjust()
+    assert step.p.item() == pytest.approx(MAX_P)  # and below 1
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"p": 2.0}, "p must be a finite number in [0, 0.99]; got 2"),
+        ({"p": float("nan")}, "p must be a finite number"),
+        ({"p": -0.1}, "p must be a finite number"),
+        ({"sign_count": -1}, "sign_count must not be negative"),
+        ({"sign_sum": 9.0, "sign_count": 4}, "sign_sum must lie in"),
+    ],
+)
+def test_ada_state_is_validated_before_it_is_loaded(edit: dict, message: str) -> None:
+    import torch
+    from ganzoo_plugin_example.ada import AdaStep
+
+    step = AdaStep()
+    good = {k: v.clone() for k, v in step.state_dict().items()}
+    bad = dict(good)
+    for key, value in edit.items():
+        bad[key] = torch.tensor(value, dtype=good[key].dtype)
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        step.load_state_dict(bad)
+    assert step.p.item() == 0.0  # nothing was changed
+    with pytest.raises(ValueError, match="has or lacks 'extra'"):
+        step.load_state_dict({**good, "extra": torch.tensor(0.0)})
+    with pytest.raises(ValueError, match="single torch.float32"):
+        step.load_state_dict({**good, "p": torch.tensor([0.5])})
+
+
+def _cli(*args: object) -> None:
+    """``ganzoo ARGS`` in this process, for module-scoped fixtures (run_cli is per test)."""
+    from ganzoo.cli import main
+
+    try:
+        main([str(a) for a in args])
+    except SystemExit as exc:
+        assert exc.code in (0, None), exc
+
+
+@pytest.fixture(scope="module")
+def ada_runs(tmp_path_factory) -> tuple[Path, Path]:
+    """tinyada through the CLI: 6 steps straight, and 3 steps then a resume to 6."""
+    root = tmp_path_factory.mktemp("tinyada")
+    straight, split = root / "straight", root / "split"
+    _cli("train", "tinyada", *ADA_FLAGS, "--steps", "6", "--out", straight)
+    _cli("train", "tinyada", *ADA_FLAGS, "--steps", "3", "--out", split)
+    _cli("train", "--resume", split, "--steps", "6")
+    return straight, split
+
+
+@pytest.mark.slow
+def test_tinyada_trains_through_the_cli_and_p_adapts(ada_runs) -> None:
+    from test_resume import _tensors
+
+    out, _ = ada_runs
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert all({"p", "rt", "d_loss", "g_loss"} <= set(r) for r in records)
+    assert records[0]["p"] == 0.0  # p starts at 0 ...
+    assert max(r["p"] for r in records) > 0  # ... and D's overfitting raised it
+    tensors = _tensors(out / "checkpoints" / "step-0000006.safetensors")
+    assert {k for k in tensors if k.startswith("step_state.")} == {
+        "step_state.p",
+        "step_state.sign_sum",
+        "step_state.sign_count",
+    }
+    assert 0 < tensors["step_state.p"].item() < 1
+    # Step 6 adjusted p: the running sums restart empty.
+    assert tensors["step_state.sign_count"].item() == 0
+    assert list(out.rglob("*.png"))
+
+
+@pytest.mark.slow
+def test_tinyada_resume_is_bit_identical_including_p(ada_runs) -> None:
+    from test_resume import _assert_identical, _tensors
+
+    straight, split = ada_runs
+    # After step 3 the sums held one step's signs: the resume carried them across the cut.
+    cut = _tensors(split / "checkpoints" / "step-0000003.safetensors")
+    assert cut["step_state.sign_count"].item() == 8
+    last = "checkpoints/step-0000006.safetensors"
+    assert _tensors(straight / last)["step_state.p"].item() > 0
+    # Every tensor: weights, Adam states, RNG states, metric sums and step_state.*.
+    _assert_identical(straight / last, split / last)
+
+
+@pytest.mark.slow
+def test_a_tampered_p_is_refused_in_one_line(ada_runs, run_cli) -> None:
+    import torch
+    from assertions import one_line_error
+    from checkpoint_tools import rewrite
+
+    run, _ = ada_runs
+    last = run / "checkpoints" / "step-0000006.safetensors"
+    newest = run / "checkpoints" / "step-0000009.safetensors"
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    cases = [
+        (
+            {"step_state.p": torch.tensor(2.0)},
+            "invalid training step state",
+            "p must be a finite number in [0, 0.99]; got 2",
+        ),
+        ({"step_state.sign_count": torch.tensor(-3)}, "sign_count must not be negative"),
+        ({"step_state.p": torch.tensor(0.5, dtype=torch.float64)}, "no silent casts"),
+    ]
+    for edit, *fragments in cases:
+        rewrite(last, newest, meta={"step": "9", "metrics_record": None}, tensors=edit)
+        try:
+            one_line_error(run_cli("train", "--resume", run, "--steps", "20"), *fragments)
+        finally:
+            newest.unlink()
+        assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
+
+
+def test_tinyada_works_with_a_penalty_and_a_regulariser(tmp_path: Path, run_cli) -> None:
+    """Any loss: the example's R1 penalty and --reg r1 both see the augmented images."""
+    out = tmp_path / "r"
+    penalties = [
+        "--loss",
+        "least-squares-r1",
+        "--loss-option",
+        "r1=1",
+        "--reg",
+        "r1:gamma=1,every=1",
+    ]
+    result = run_cli("train", "tinyada", *ADA_FLAGS, *penalties, "--steps", "2", "--out", out)
+    assert result.code == 0, result.err
+    record = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["penalty"] > 0 and record["r1"] > 0
+    assert {"p", "rt", "d_real_out", "d_fake_out"} <= set(record)

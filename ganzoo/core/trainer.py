@@ -48,6 +48,9 @@ class Trainer:
         self.networks = {name: self.model.network(name) for name in self.info.networks}
         self.optimizers = build_optimizers(self.model, self.info.optimizers, config)
         self.train_step = plan.step
+        # The step sized its state for the model before it moved; size it again on the
+        # training device (a restore, if any, comes after).
+        self.train_step.init_state(self.model)
         self.noise = torch.Generator(device).manual_seed(config.seed + 1)
         self.batches = BatchSource(
             plan.store, self.info.needs, config.batch_size, config.seed, device, config.dataset

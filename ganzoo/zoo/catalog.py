@@ -60,6 +60,31 @@ class Entry:
         options = getattr(self.info, "options", ())
         if options:
             out["options"] = [o.as_dict() for o in options]
+        if self.kind == "model":
+            info = self.info
+            if info.step_options:
+                out["step_options"] = [o.as_dict() for o in info.step_options]
+            out["family"] = {
+                "networks": list(info.networks),
+                "optimizers": [
+                    {
+                        "name": g.name,
+                        "networks": list(g.networks),
+                        "role": g.role,
+                        "lr": g.lr,
+                        "betas": list(g.betas),
+                    }  # fmt: skip
+                    for g in info.optimizers
+                ],
+                "ema": list(info.ema),
+                "use": info.use,
+                "needs": list(info.needs),
+                "default_loss": info.default_loss,
+                "default_dataset": info.default_dataset,
+            }
+        provides = getattr(self.info, "provides", None)
+        if self.kind == "dataset" and provides:
+            out["provides"] = list(provides)
         defaults = getattr(self.info, "train_defaults", None)
         if defaults:
             out["train_defaults"] = dict(defaults)

@@ -7,6 +7,12 @@ them, so ``ganzoo list`` never imports torch or builds a network because of this
 from ganzoo import hookimpl
 from ganzoo.zoo.descriptors import LossInfo, ModelInfo, Option
 
+# tinyconv and tinyada build the same networks from the same options.
+_NETWORK_OPTIONS = (
+    Option("latent_dim", "int", 64, help="size of the latent vector z", minimum=1),
+    Option("width", "int", 32, help="feature maps at full resolution", minimum=4),
+)
+
 
 @hookimpl
 def register_models(register):
@@ -16,11 +22,59 @@ def register_models(register):
             description="Small convolutional GAN for square power-of-two images, 8 to 128 px",
             factory="ganzoo_plugin_example.networks:build",
             data_kinds=("image",),
-            options=(
-                Option("latent_dim", "int", 64, help="size of the latent vector z", minimum=1),
-                Option("width", "int", 32, help="feature maps at full resolution", minimum=4),
+            options=_NETWORK_OPTIONS,
+            default_resolution=32,
+        )
+    )
+    # A family with its own training step, step options and state: everything the trainer
+    # needs to know about it is here, as plain data; the step lives in ada.py.
+    register(
+        ModelInfo(
+            name="tinyada",
+            description="tinyconv trained with adaptive discriminator augmentation (small ADA)",
+            factory="ganzoo_plugin_example.networks:build",
+            data_kinds=("image",),
+            options=_NETWORK_OPTIONS,
+            step_options=(
+                Option(
+                    "target",
+                    "float",
+                    0.6,
+                    help="the r_t = E[sign D(real)] that p steers towards (more: less augmenting)",
+                    minimum=0.0,
+                    maximum=1.0,
+                ),
+                Option(
+                    "interval",
+                    "int",
+                    4,
+                    help="steps between adjustments of p",
+                    minimum=1,
+                    maximum=1_000_000,
+                ),
+                Option(
+                    "speed",
+                    "int",
+                    5000,
+                    help="real images it takes p to move from 0 to 1 (the paper: 500000)",
+                    minimum=1,
+                    maximum=1_000_000_000,
+                ),
+                Option(
+                    "padding",
+                    "str",
+                    "reflect",
+                    help="how a translation fills the border it uncovers",
+                    choices=("reflect", "zeros"),
+                ),
             ),
             default_resolution=32,
+            reference="Karras et al. 2020, Training GANs with Limited Data, arXiv:2006.06676",
+            train_step="ganzoo_plugin_example.ada:AdaStep",
+            networks=("generator", "discriminator"),
+            ema=("generator",),
+            use="noise",
+            needs=("x",),
         )
     )
 

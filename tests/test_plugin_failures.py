@@ -21,7 +21,10 @@ import pytest
 
 from ganzoo.zoo.plugins import DISABLE_ENV, STRICT_ENV
 
-BUILTIN_PLUGINS = {"mlp", "dcgan", "losses", "datasets", "metrics"}
+BUILTIN_PLUGINS = {
+    "mlp", "dcgan", "conditional", "pix2pix", "cyclegan", "inpainting", "losses", "datasets",
+    "metrics",
+}  # fmt: skip
 
 HEADER = """\
 from ganzoo import hookimpl

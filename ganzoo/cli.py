@@ -330,40 +330,38 @@ def translate_command(
 
 @cli.command("restore")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.argument("image", type=click.Path(dir_okay=False))
-@click.option("--mask", "-m", required=True, type=click.Path(dir_okay=False),
-              help="White where the picture is to be filled.")  # fmt: skip
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False))
+@click.argument("image", type=click.Path())
+@click.option("--mask", "-m", required=True, type=click.Path(),
+              help="White where to fill: a picture; for a folder of pictures, a folder "
+                   "of masks of the same names or one mask for all.")  # fmt: skip
+@click.option("--output", "-o", required=True, type=click.Path(), help="Picture or folder out.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=16, show_default=True)
 @click.option("--max-image-pixels", type=click.IntRange(1, MAX_IMAGE_PIXELS_CEILING),
               default=None, help="Largest picture read, in pixels.")  # fmt: skip
 def restore_command(checkpoint: str, image: str, mask: str, output: str, device: str,
-                    max_image_pixels: int | None) -> None:  # fmt: skip
-    """Fill the white pixels of MASK in IMAGE with an inpainting checkpoint; every other
-    pixel is kept as it was."""
+                    batch_size: int, max_image_pixels: int | None) -> None:  # fmt: skip
+    """Fill the white pixels of MASK in IMAGE (a picture or a folder) with an inpainting
+    checkpoint; every other pixel is kept as it was."""
     from pathlib import Path
 
     from ganzoo.api import load
-    from ganzoo.core.image_io import EXTENSIONS, read_image, write_image
-    from ganzoo.core.translation import wrong_use
+    from ganzoo.core.progress import FeatureProgress
+    from ganzoo.core.translation import restore_paths, wrong_use
 
-    out = Path(output)
-    if out.suffix.lower() not in EXTENSIONS:
-        raise GanzooError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
-    if not out.parent.is_dir():
-        raise GanzooError(f"output folder {out.parent} does not exist")
+    src = Path(image)
+    if not src.exists():
+        raise GanzooError(f"{image} does not exist")
     restorer = load(checkpoint, device=device)
     if restorer.use != "restore":
         raise wrong_use(checkpoint, restorer, "restoration")
-    picture = read_image(Path(image), restorer.channels, max_image_pixels)
-    holes = read_image(Path(mask), 1, max_image_pixels)
-    if holes.size != picture.size:
-        raise GanzooError(
-            f"the mask is {holes.size[0]}x{holes.size[1]}, the picture "
-            f"{picture.size[0]}x{picture.size[1]}; they must be the same size"
-        )
-    write_image(restorer.restore_image(picture, holes), out)
-    click.echo(str(out))
+    with FeatureProgress(prefix="") as progress:
+        done, skipped = restore_paths(
+            restorer, src, Path(mask), Path(output), batch_size, max_image_pixels,
+            lambda n, total: progress("restoring", n, total), note,
+        )  # fmt: skip
+    extra = f" ({skipped} skipped)" if skipped else ""
+    click.echo(f"{output}: {done} picture(s) restored{extra}")
 
 
 @cli.command("eval")

@@ -173,3 +173,26 @@ def test_procedural_sets_resolve_through_the_registry():
         assert entry.plugin.name == "datasets" and not entry.info.argument_required
         store = resolve_factory(entry.info.factory)(request(size=4, resolution=16))
         assert store.provides == fields == set(entry.info.provides)
+
+
+def test_edges2shapes_paints_what_the_sketch_decides():
+    """A colouring book: the ground is one paper colour, each kind of shape has its own hue
+    and a shape's shade follows its size, so the sketch determines the picture."""
+    composition = shapes.compose(0, 3, edges2shapes.STREAM)
+    painted = edges2shapes.colouring_book(composition)
+    assert painted.ground == edges2shapes.PAPER and painted.backdrop == "flat"
+    assert [s.kind for s in painted.shapes] == [s.kind for s in composition.shapes]
+    for shape in painted.shapes:
+        hue = shapes.hsv_of(shape.colour)[0]
+        want = edges2shapes.HUES[shape.kind]
+        assert min(abs(hue - want), 1 - abs(hue - want)) < 0.02
+    big, small = (
+        max(painted.shapes, key=lambda s: s.radius),
+        min(painted.shapes, key=lambda s: s.radius),
+    )
+    assert shapes.hsv_of(big.colour)[2] <= shapes.hsv_of(small.colour)[2]
+    # Most of every picture is the paper itself.
+    store = edges2shapes.load(request(size=16))
+    paper = torch.tensor(edges2shapes.PAPER).view(1, 3, 1, 1)
+    on_paper = ((store.target.int() - paper).abs().amax(dim=1) <= 2).float().mean()
+    assert on_paper > 0.5

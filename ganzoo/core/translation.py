@@ -104,18 +104,28 @@ class Restorer:
         return images * (1 - masks) + out * masks
 
     def restore_image(self, image: Image.Image, mask: Image.Image) -> Image.Image:
-        """Outside the mask the picture is kept pixel for pixel; inside, the model's fill
-        (made at R x R) is resized to the picture's size."""
+        return self.restore_images([image], [mask])[0]
+
+    def restore_images(
+        self, images: list[Image.Image], masks: list[Image.Image]
+    ) -> list[Image.Image]:
+        """Outside each mask the picture is kept pixel for pixel; inside, the model's fill
+        (made at R x R, in one batch for all pictures) is resized to the picture's size.
+        A mask of another size than its picture is stretched to it (nearest neighbour)."""
         size = (self.resolution, self.resolution)
-        hole = mask.convert("L").resize(image.size, Image.Resampling.NEAREST)
-        small = to_model_space(image.resize(size, Image.Resampling.LANCZOS))
-        small_mask = to_model_space(hole.resize(size, Image.Resampling.BILINEAR)).add(1).div(2)
-        small_mask = (small_mask > 0.02).float()  # any touched pixel counts as missing
-        filled = to_image(self.restore(small, small_mask)[0]).resize(
-            image.size, Image.Resampling.BICUBIC
-        )
-        keep = hole.point(lambda v: 255 if v > 127 else 0)
-        return Image.composite(filled, image, keep)
+        holes = [m.convert("L").resize(im.size, Image.Resampling.NEAREST)
+                 for im, m in zip(images, masks)]  # fmt: skip
+        small = torch.cat([to_model_space(im.resize(size, Image.Resampling.LANCZOS))
+                           for im in images])  # fmt: skip
+        small_masks = torch.cat([to_model_space(h.resize(size, Image.Resampling.BILINEAR))
+                                 for h in holes]).add(1).div(2)  # fmt: skip
+        small_masks = (small_masks > 0.02).float()  # any touched pixel counts as missing
+        filled = self.restore(small, small_masks)
+        out = []
+        for image, hole, result in zip(images, holes, filled):
+            big = to_image(result).resize(image.size, Image.Resampling.BICUBIC)
+            out.append(Image.composite(big, image, hole.point(lambda v: 255 if v > 127 else 0)))
+        return out
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -178,4 +188,84 @@ def translate_paths(
                 write_image(result, dst)
             done += len(images)
         progress(min(start + batch_size, len(pairs)), len(pairs))
+    return done, skipped
+
+
+def _partner(mask_dir: Path, relative: Path) -> Path | None:
+    """The mask for the picture at ``relative``: the same path under ``mask_dir``, or the
+    same name with any picture extension (``a.jpg`` may have ``a.png`` as its mask)."""
+    same = mask_dir / relative
+    if same.is_file():
+        return same
+    for extension in EXTENSIONS:
+        other = (mask_dir / relative).with_suffix(extension)
+        if other.is_file():
+            return other
+    return None
+
+
+def restore_paths(
+    restorer: Restorer,
+    source: Path,
+    mask: Path,
+    output: Path,
+    batch_size: int,
+    max_pixels: int | None,
+    progress: Callable[[int, int], None],
+    report: Callable[[str], None],
+) -> tuple[int, int]:
+    """A picture and its mask -> a picture; or a folder with a folder of masks (same
+    names) or one mask for all -> a folder of the same names. Returns (done, skipped);
+    in a folder, unreadable pictures and pictures without a mask are skipped and reported."""
+    if not mask.exists():
+        raise ConfigError(f"--mask {mask} does not exist")
+    shared = None
+    if source.is_dir():
+        if output.exists() and not output.is_dir():
+            raise ConfigError(f"{output} exists and is not a folder")
+        files = image_files(source)
+        if not files:
+            raise DataError(f"no pictures ({', '.join(EXTENSIONS)}) in {source}")
+        if not mask.is_dir():
+            shared = read_image(mask, 1, max_pixels)
+        jobs = [(f, None if shared else _partner(mask, f.relative_to(source)),
+                 output / f.relative_to(source)) for f in files]  # fmt: skip
+    else:
+        if mask.is_dir():
+            raise ConfigError(f"--mask {mask} is a folder; a single picture needs a mask picture")
+        if output.suffix.lower() not in EXTENSIONS:
+            raise ConfigError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
+        if not output.parent.is_dir():
+            raise ConfigError(f"output folder {output.parent} does not exist")
+        jobs = [(source, mask, output)]
+    single = len(jobs) == 1 and not source.is_dir()
+    done = skipped = 0
+    for start in range(0, len(jobs), batch_size):
+        chunk, images, masks = [], [], []
+        for src, hole_path, dst in jobs[start : start + batch_size]:
+            try:
+                if shared is None and hole_path is None:
+                    raise DataError(f"no mask for {src.relative_to(source)} in {mask}")
+                image = read_image(src, restorer.channels, max_pixels)
+                hole = shared if shared is not None else read_image(hole_path, 1, max_pixels)
+                if single and hole.size != image.size:
+                    raise ConfigError(
+                        f"the mask is {hole.size[0]}x{hole.size[1]}, the picture "
+                        f"{image.size[0]}x{image.size[1]}; they must be the same size"
+                    )
+            except DataError as exc:
+                if single:
+                    raise
+                skipped += 1
+                report(f"skipped: {exc}")
+                continue
+            images.append(image)
+            masks.append(hole)
+            chunk.append(dst)
+        if images:
+            for dst, result in zip(chunk, restorer.restore_images(images, masks)):
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                write_image(result, dst)
+            done += len(images)
+        progress(min(start + batch_size, len(jobs)), len(jobs))
     return done, skipped

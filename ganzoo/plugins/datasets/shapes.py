@@ -171,6 +171,11 @@ def _hsv(h: float, s: float, v: float) -> RGB:
     return round(r * 255), round(g * 255), round(b * 255)
 
 
+def hsv_colour(hue: float) -> RGB:
+    """The fully saturated, full-value colour of ``hue`` (a fraction of the circle)."""
+    return _hsv(hue, 1.0, 1.0)
+
+
 def hsv_of(colour: RGB) -> tuple[float, float, float]:
     return colorsys.rgb_to_hsv(*(c / 255 for c in colour))
 

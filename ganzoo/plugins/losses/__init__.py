@@ -1,10 +1,12 @@
 """Built-in losses: minimax and non-saturating (Goodfellow 2014), hinge (Lim & Ye 2017;
-Miyato et al. 2018) and Wasserstein with gradient penalty (Gulrajani et al. 2017)."""
+Miyato et al. 2018), Wasserstein with gradient penalty (Gulrajani et al. 2017) and least
+squares (Mao et al. 2017)."""
 
 from ganzoo import hookimpl
 from ganzoo.zoo.descriptors import LossInfo, Option
 
 _PAPER = "Goodfellow et al. 2014, Generative Adversarial Nets"
+_BOUNDS = {"minimum": -1e6, "maximum": 1e6}
 
 
 @hookimpl
@@ -59,5 +61,19 @@ def register_losses(register):
             # The paper's settings (Algorithm 1): five critic steps per G step, Adam with
             # α = 1e-4 and β = (0, 0.9).
             train_defaults={"d_steps": 5, "beta1": 0.0, "beta2": 0.9, "lr_g": 1e-4, "lr_d": 1e-4},
+        )
+    )
+    register(
+        LossInfo(
+            name="least-squares",
+            description="Least-squares GAN (LSGAN): D regresses raw outputs to b (real), a (fake)",
+            factory="ganzoo.plugins.losses.least_squares:LeastSquaresLoss",
+            options=(
+                Option("a", "float", 0.0, "D's target for generated samples", **_BOUNDS),
+                Option("b", "float", 1.0, "D's target for real samples", **_BOUNDS),
+                Option("c", "float", 1.0, "what G wants D to output for its samples", **_BOUNDS),
+            ),
+            formula="D: min ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²];  G: min ½E[(D(G(z)) - c)²]",
+            reference="Mao et al. 2017, arXiv:1611.04076",
         )
     )

@@ -5,7 +5,7 @@ A gated-convolution encoder-decoder with dilated convolutions in the middle (Iiz
 with random rectangles and free-form brush strokes punched out on the device. The
 generator is called ``generator(image, mask)`` (mask 1 = missing, pixels under it never
 read) and returns a whole image; a restorer keeps the known pixels:
-``out * mask + image * (1 - mask)``. See docs/models-inpainting.md.
+``out * mask + image * (1 - mask)``. See docs/models.md.
 """
 
 from ganzoo import hookimpl

@@ -40,8 +40,8 @@ import torch
 from torch import Tensor, nn
 
 import ganzoo
-from ganzoo.core.session import start_run
-from ganzoo.core.translation import Translator
+from ganzoo.core.inference.translation import Translator
+from ganzoo.core.training.session import start_run
 from ganzoo.plugins.datasets import shapestyles
 from ganzoo.plugins.metrics.image import kernel_distance
 

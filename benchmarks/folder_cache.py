@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 from safetensors import safe_open
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.plugins.datasets import folder
 from ganzoo.plugins.datasets.folder import cache
 from ganzoo.plugins.datasets.shapes import load as shapes

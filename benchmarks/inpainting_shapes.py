@@ -37,8 +37,8 @@ from safetensors import safe_open
 from torch import Tensor
 
 from ganzoo.core.build import build_model, load_dataset
-from ganzoo.core.data import DataRequest
-from ganzoo.core.session import start_run
+from ganzoo.core.data.store import DataRequest
+from ganzoo.core.training.session import start_run
 from ganzoo.plugins.inpainting.masks import fixed_masks
 from ganzoo.plugins.inpainting.step import composite
 

@@ -42,7 +42,7 @@ import torch
 from safetensors import safe_open
 
 from ganzoo.core.build import build_model
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 from ganzoo.plugins.datasets import edges2shapes
 
 

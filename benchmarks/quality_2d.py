@@ -30,7 +30,7 @@ import torch
 
 import ganzoo
 from ganzoo.core.errors import TrainingError
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 from ganzoo.plugins.datasets.toy2d import mode_means
 from ganzoo.plugins.metrics.modes import LITERATURE_SAMPLES, mode_coverage
 

@@ -27,6 +27,7 @@ __all__ = [
     "Loss",
     "Model",
     "TrainStep",
+    "StepContext",
     "GAN",
 ]
 
@@ -46,7 +47,8 @@ _LAZY = {
     "Loss": "ganzoo.core.interfaces",
     "GAN": "ganzoo.core.interfaces",
     "Model": "ganzoo.core.interfaces",
-    "TrainStep": "ganzoo.core.steps",
+    "TrainStep": "ganzoo.core.training.steps",
+    "StepContext": "ganzoo.core.training.steps",
 }
 
 

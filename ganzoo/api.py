@@ -70,6 +70,6 @@ def load(path: str, device: str = "cpu", ema: bool = True):
     (``--ema``); ``.weights`` says which ("ema" or "raw") and ``.checkpoint`` keeps the
     metadata.
     """
-    from ganzoo.core.inference import load_checkpoint
+    from ganzoo.core.inference.load import load_checkpoint
 
     return load_checkpoint(path, device=device, ema=ema)

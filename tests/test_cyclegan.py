@@ -11,7 +11,7 @@ from test_resume import _assert_identical, _tensors
 import ganzoo
 from ganzoo.core.build import build_model, build_step
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 from ganzoo.plugins.cyclegan.pool import ImagePool
 from ganzoo.zoo.catalog import get_catalog
 

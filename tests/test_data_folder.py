@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from safetensors import safe_open
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import DataError
 from ganzoo.plugins.datasets import folder
 from ganzoo.plugins.datasets.folder import decode, resize

@@ -10,7 +10,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import DataError
 from ganzoo.plugins.datasets import folder
 from ganzoo.plugins.datasets.folder import decode

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import ConfigError, DataError
 from ganzoo.plugins.datasets import folder, paired, unpaired
 from ganzoo.plugins.datasets.folder import decode, resize

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import ConfigError
 from ganzoo.plugins.datasets import edges2shapes, shapes, shapestyles
 from ganzoo.zoo.catalog import Catalog

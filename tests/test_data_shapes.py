@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import ConfigError
 from ganzoo.plugins.datasets import shapes
 

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.plugins.datasets import toy2d
 from ganzoo.zoo.catalog import Catalog
 from ganzoo.zoo.descriptors import resolve_factory

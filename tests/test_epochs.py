@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 
 POINTS = dict(dataset="ring8", dataset_size=256, batch_size=32, model_options={"hidden": 8})
 
@@ -23,8 +23,8 @@ def test_epochs_count_every_batch_a_step_draws(tmp_path, d_steps, steps):
 def test_unpaired_domains_count_epochs_over_the_larger_domain(tmp_path):
     import torch
 
-    from ganzoo.core.batching import BatchSource
-    from ganzoo.core.data import DataStore
+    from ganzoo.core.data.batching import BatchSource
+    from ganzoo.core.data.store import DataStore
 
     store = DataStore(
         kind="image",

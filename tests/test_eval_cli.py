@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
-from ganzoo.core.data import DataRequest
-from ganzoo.core.inception import extract_features, load_inception
-from ganzoo.core.inception_weights import import_weights
-from ganzoo.core.session import start_run
+from ganzoo.core.data.store import DataRequest
+from ganzoo.core.evaluation.inception import extract_features, load_inception
+from ganzoo.core.evaluation.inception_weights import import_weights
+from ganzoo.core.training.session import start_run
 from ganzoo.plugins.datasets.shapes import load as shapes
 from ganzoo.plugins.metrics.image import frechet_distance
 

@@ -254,7 +254,7 @@ def test_a_plugin_loss_with_a_penalty_trains_a_builtin_model(tmp_path: Path) -> 
     from test_resume import _assert_identical
 
     import ganzoo
-    from ganzoo.core.session import resume_run, start_run
+    from ganzoo.core.training.session import resume_run, start_run
 
     loss = ganzoo.create_loss("least-squares-r1", r1=2.0)
     D = torch.nn.Linear(2, 1)

@@ -24,8 +24,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.inception import extract_features, load_inception
-from ganzoo.core.inception_weights import (
+from ganzoo.core.evaluation.inception import extract_features, load_inception
+from ganzoo.core.evaluation.inception_weights import (
     FID_HELPER_SHA1,
     FILENAME,
     InceptionWeightsError,

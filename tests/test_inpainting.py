@@ -11,7 +11,7 @@ from test_resume import _assert_identical
 
 from ganzoo.core.build import build_model
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 from ganzoo.plugins.inpainting.masks import _random_masks, fixed_masks, random_masks
 from ganzoo.plugins.inpainting.networks import patch_layers
 from ganzoo.plugins.inpainting.step import InpaintingStep, composite

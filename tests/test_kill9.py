@@ -16,7 +16,7 @@ from test_resume import _assert_identical
 
 import ganzoo
 from ganzoo.core.checkpoints import Checkpoint
-from ganzoo.core.run_folder import RunFolder
+from ganzoo.core.training.run_folder import RunFolder
 
 TRIALS = 10
 STEPS = 200

@@ -12,7 +12,7 @@ from test_resume import _assert_identical
 from torch import nn
 
 import ganzoo
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 from ganzoo.plugins.losses.margin import gradient_penalty
 
 

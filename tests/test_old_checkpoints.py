@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.core.session import resume_run
+from ganzoo.core.training.session import resume_run
 
 DATA = Path(__file__).parent / "data" / "release-0.1"
 EXPECTED = json.loads((DATA / "expected.json").read_text())

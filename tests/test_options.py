@@ -14,7 +14,7 @@ from assertions import one_line_error
 from PIL import Image
 
 import ganzoo
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 
 TRAIN_CASES = [
     (["--lr-g", "inf"], "--lr-g"),

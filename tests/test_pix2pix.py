@@ -9,7 +9,7 @@ from test_resume import _assert_identical, _tensors
 
 from ganzoo.core.build import build_model
 from ganzoo.core.errors import ConfigError, DataError
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -10,8 +10,8 @@ import torch
 from assertions import one_line_error
 from test_resume import _assert_identical
 
-from ganzoo.core.regularizers import LazyR1, parse_reg, r1_penalty
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.regularizers import LazyR1, parse_reg, r1_penalty
+from ganzoo.core.training.session import resume_run, start_run
 
 POINTS = dict(dataset="ring8", dataset_size=256, batch_size=32, model_options={"hidden": 16})
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 
 
 def _tensors(path):

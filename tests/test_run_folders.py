@@ -12,8 +12,8 @@ from assertions import one_line_error
 from checkpoint_tools import read_all
 from test_resume import _assert_identical
 
-from ganzoo.core.session import resume_run, start_run
-from ganzoo.core.trainer import Trainer
+from ganzoo.core.training.session import resume_run, start_run
+from ganzoo.core.training.trainer import Trainer
 
 SETTINGS = dict(
     dataset="ring8",

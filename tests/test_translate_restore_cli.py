@@ -10,7 +10,7 @@ from assertions import one_line_error
 from PIL import Image
 
 import ganzoo
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 
 TINY = dict(resolution=32, batch_size=4, dataset_size=8, steps=2)
 

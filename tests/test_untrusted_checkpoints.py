@@ -16,7 +16,7 @@ from checkpoint_tools import read_all, rewrite
 
 import ganzoo
 from ganzoo.core.errors import CheckpointError
-from ganzoo.core.session import resume_run, start_run
+from ganzoo.core.training.session import resume_run, start_run
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.limits import DEFAULT_MAX_IMAGE_PIXELS
 from ganzoo.plugins.datasets import folder
 from ganzoo.plugins.datasets.folder import budget, pixels
@@ -260,7 +260,7 @@ def test_memory_budget_is_shared_in_order_and_a_large_task_runs_alone():
 CTRL_C_SCRIPT = textwrap.dedent(
     """
     import sys
-    from ganzoo.core.data import DataRequest
+    from ganzoo.core.data.store import DataRequest
     from ganzoo.plugins.datasets import folder
 
     def report(message):
@@ -309,7 +309,7 @@ def test_ctrl_c_stops_a_decode_within_a_second(tmp_path):
 MEMORY_SCRIPT = textwrap.dedent(
     """
     import sys
-    from ganzoo.core.data import DataRequest
+    from ganzoo.core.data.store import DataRequest
     from ganzoo.plugins.datasets import folder
     from ganzoo.plugins.datasets.folder import budget
 

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo.core.data import DataRequest, DataStore, parse_spec
+from ganzoo.core.data.fields import describe_fields
+from ganzoo.core.data.store import DataRequest, DataStore, parse_spec
 from ganzoo.core.errors import ConfigError, DataError, GanzooError
-from ganzoo.core.fields import describe_fields
 from ganzoo.core.interfaces import GAN, Loss, Model
 from ganzoo.core.limits import (
     MAX_ACTIVATIONS_PER_SAMPLE,
@@ -137,7 +137,7 @@ def split_options(entry: Entry, config: dict[str, Any]) -> tuple[dict, dict]:
 def build_step(entry: Entry, model: Model) -> Any:
     """The family's training step with its options, its state sized for ``model`` (which
     may live on the ``meta`` device)."""
-    from ganzoo.core.steps import AlternatingStep, TrainStep
+    from ganzoo.core.training.steps import AlternatingStep, TrainStep
 
     _, options = split_options(entry, model.config)
     factory = entry.info.train_step or AlternatingStep

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganzoo.core.data.fields import check_field_names
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.fields import check_field_names
 from ganzoo.zoo.families import GAN_NETWORKS, GAN_OPTIMIZERS, OptimizerGroup, check_family
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -151,9 +151,9 @@ class ModelInfo:
     ``data_shape`` is ``(channels, height, width)`` for images or ``(dim,)`` for points.
     ``optimizers`` group the networks into Adam optimisers with the family's own defaults;
     ``ema`` names the networks whose weights are averaged when ``--ema`` is on; ``needs``
-    are the batch fields it trains on (``ganzoo.core.fields.FIELDS``); ``use`` is what a
+    are the batch fields it trains on (``ganzoo.core.data.fields.FIELDS``); ``use`` is what a
     trained model is for (``ganzoo.zoo.families.USES``); ``default_loss`` applies when the
-    user names none. ``train_step`` names a ``ganzoo.core.steps.TrainStep`` subclass, built
+    user names none. ``train_step`` names a ``ganzoo.core.training.steps.TrainStep`` subclass, built
     as ``train_step(**step_options)``; without one the alternating D/G step runs.
     """
 
@@ -176,7 +176,7 @@ class ModelInfo:
     # a family with one network for the trained direction maps "" to it.
     translators: Mapping[str, str] = field(default_factory=dict)
     # The data set a run uses when none is named; None: the embedded set for ``needs``
-    # (ganzoo.core.fields.default_dataset).
+    # (ganzoo.core.data.fields.default_dataset).
     default_dataset: str | None = None
     kind: str = field(default="model", init=False)
 
@@ -239,9 +239,9 @@ def check_train_defaults(values: Any, owner: str) -> None:
 class DatasetInfo:
     """A dataset source for specs ``NAME`` or ``NAME:ARGUMENT``.
 
-    ``factory(request)`` takes a ``ganzoo.core.data.DataRequest`` and returns a
-    ``ganzoo.core.data.DataStore``. ``data_kind`` is ``"image"`` or ``"points"``.
-    ``provides`` are the batch fields it can give (``ganzoo.core.fields.FIELDS``); a source
+    ``factory(request)`` takes a ``ganzoo.core.data.store.DataRequest`` and returns a
+    ``ganzoo.core.data.store.DataStore``. ``data_kind`` is ``"image"`` or ``"points"``.
+    ``provides`` are the batch fields it can give (``ganzoo.core.data.fields.FIELDS``); a source
     that gives one only in some cases (labels from class subfolders) lists it and refuses
     a request that needs it, before decoding, when it cannot.
     """
@@ -264,7 +264,8 @@ class DatasetInfo:
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """An evaluation metric: ``factory(**options)`` returns a ``ganzoo.core.evaluation.Metric``.
+    """An evaluation metric: ``factory(**options)`` returns a
+    ``ganzoo.core.evaluation.evaluate.Metric``.
 
     ``data_kind`` is the kind of data it measures (``"image"`` or ``"points"``); ``default``
     metrics run when ``ganzoo eval`` is given no ``--metrics``.

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ganzoo.core.fields import check_field_names
+from ganzoo.core.data.fields import check_field_names
 
 # What a trained model is for; `ganzoo.load` returns an object that fits.
 USES = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganzoo.core.fields import check_field_names
+from ganzoo.core.data.fields import check_field_names
 from ganzoo.zoo.descriptors import Option, check_train_defaults
 from ganzoo.zoo.families import check_family
 

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.core.steps import StepContext, TrainStep
+from ganzoo import StepContext, TrainStep
 
 MAX_P = 0.99  # p never reaches 1: D must still see some images as they are
 BRIGHTNESS_STD = 0.2  # the paper's brightness shift, in model space ([-1, 1])

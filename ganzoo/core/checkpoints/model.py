@@ -22,7 +22,7 @@ def planned_model(ckpt: Checkpoint, catalog: Catalog | None = None) -> Model:
     file checked against it: networks, averaged networks, optimiser state, the training
     step's state. Raises ``CheckpointError`` with one sentence otherwise."""
     from ganzoo.core.build import build_model, build_step
-    from ganzoo.core.optimizers import group_parameters
+    from ganzoo.core.training.optimizers import group_parameters
 
     catalog = get_catalog() if catalog is None else catalog
     ckpt.step  # noqa: B018 (a crafted step is refused on every path, not only on resume)

@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.previews import MAX_COLUMNS, run_eval
-from ganzoo.core.steps import StepContext, TrainStep
+from ganzoo.core.training.previews import MAX_COLUMNS, run_eval
+from ganzoo.core.training.steps import StepContext, TrainStep
 from ganzoo.plugins.cyclegan.pool import ImagePool
 
 DOMAINS = ("a", "b")

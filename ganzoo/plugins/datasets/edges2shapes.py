@@ -22,9 +22,9 @@ import dataclasses
 import numpy as np
 from PIL import Image, ImageChops
 
-from ganzoo.core.data import DataRequest, DataStore
+from ganzoo.core.data.fields import DIRECTIONS
+from ganzoo.core.data.store import DataRequest, DataStore
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.fields import DIRECTIONS
 from ganzoo.core.limits import check_data_bytes
 from ganzoo.plugins.datasets import shapes
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganzoo.core.data import DIRECTIONS, DataRequest, DataStore
+from ganzoo.core.data.store import DIRECTIONS, DataRequest, DataStore
 from ganzoo.core.errors import ConfigError, DataError
 from ganzoo.plugins.datasets.folder import pipeline, reasons, scan
 from ganzoo.plugins.datasets.folder.cache import FileStamp

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from ganzoo.core.data import DataRequest, DataStore
+from ganzoo.core.data.store import DataRequest, DataStore
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.limits import check_data_bytes
 

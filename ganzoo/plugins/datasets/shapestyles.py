@@ -17,7 +17,7 @@ import math
 
 from PIL import Image, ImageFilter
 
-from ganzoo.core.data import DataRequest, DataStore
+from ganzoo.core.data.store import DataRequest, DataStore
 from ganzoo.core.limits import check_data_bytes
 from ganzoo.plugins.datasets import shapes
 

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from ganzoo.core.data import DataRequest, DataStore
+from ganzoo.core.data.store import DataRequest, DataStore
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.limits import check_data_bytes
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from ganzoo.core.data import DataRequest, DataStore
+from ganzoo.core.data.store import DataRequest, DataStore
 from ganzoo.core.errors import DataError
 from ganzoo.plugins.datasets.folder import pipeline, reasons
 from ganzoo.plugins.datasets.folder.names import printable

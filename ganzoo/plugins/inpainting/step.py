@@ -23,8 +23,8 @@ import torch
 from torch import Tensor, nn
 
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.previews import MAX_COLUMNS, run_eval
-from ganzoo.core.steps import StepContext, TrainStep
+from ganzoo.core.training.previews import MAX_COLUMNS, run_eval
+from ganzoo.core.training.steps import StepContext, TrainStep
 from ganzoo.plugins.inpainting.masks import check_bounds, fixed_masks, random_masks
 
 PREVIEW_MASK_SEED = 20_170_717  # the picture's holes: the same in every run and step

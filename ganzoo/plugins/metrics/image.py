@@ -1,7 +1,8 @@
 """FID, KID and precision/recall on Inception-v3 pool features.
 
 The formulas are torch-fidelity's (the library behind the standard numbers); ganzoo feeds
-them features from its own safetensors-loaded Inception network (``ganzoo.core.inception``).
+them features from its own safetensors-loaded Inception network
+(``ganzoo.core.evaluation.inception``).
 Convention: the first feature set is the generated one, the second the real one.
 """
 
@@ -12,7 +13,7 @@ from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.evaluation import EvalContext, Metric
+from ganzoo.core.evaluation.evaluate import EvalContext, Metric
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.evaluation import EvalContext, Metric
+from ganzoo.core.evaluation.evaluate import EvalContext, Metric
 
 LITERATURE_SAMPLES = 2500
 

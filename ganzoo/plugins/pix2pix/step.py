@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from ganzoo.core.steps import StepContext, TrainStep
+from ganzoo.core.training.steps import StepContext, TrainStep
 
 
 def bind_source(D: nn.Module, source: Tensor) -> Callable[[Tensor], Tensor]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganzoo.core.data import DataRequest, DataStore
+from ganzoo.core.data.store import DataRequest, DataStore
 from ganzoo.core.errors import DataError
 
 # Modules, not their functions: a ``scan`` function bound here would hide the ``scan``

@@ -19,7 +19,7 @@ import torch
 from PIL import ExifTags, Image
 from torch import Tensor
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.limits import DEFAULT_MAX_IMAGE_PIXELS
 from ganzoo.plugins.datasets.folder import pixels
 from ganzoo.plugins.datasets.folder.budget import DECODE_MEMORY_BUDGET, Cancelled, MemoryBudget

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import ConfigError, DataError
 from ganzoo.core.paths import cache_dir
 

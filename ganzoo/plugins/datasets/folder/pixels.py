@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from PIL import Image
 
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.limits import DEFAULT_MAX_IMAGE_PIXELS
 

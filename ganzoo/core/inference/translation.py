@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from ganzoo.core.data.image_io import EXTENSIONS, read_image, to_image, to_model_space, write_image
 from ganzoo.core.errors import ConfigError, DataError
-from ganzoo.core.image_io import EXTENSIONS, read_image, to_image, to_model_space, write_image
 
 _USES = {
     "noise": "generates images from noise: use ganzoo sample",

@@ -48,11 +48,11 @@ def load_checkpoint(path: str, device: str = "cpu", ema: bool = True) -> Any:
     model, info, checkpoint = load_model(path, device, ema)
     metadata = {k: v for k, v in checkpoint.raw.items() if not k.startswith("optim.")}
     if info.use == "translate":
-        from ganzoo.core.translation import Translator
+        from ganzoo.core.inference.translation import Translator
 
         used = Translator(model, info.translators, metadata)
     elif info.use == "restore":
-        from ganzoo.core.translation import Restorer
+        from ganzoo.core.inference.translation import Restorer
 
         used = Restorer(model, metadata)
     else:

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ganzoo.core.data.fields import DIRECTIONS, FIELDS, SAMPLE_FIELDS, TABLES, describe_fields
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.fields import DIRECTIONS, FIELDS, SAMPLE_FIELDS, TABLES, describe_fields
 
 __all__ = ["DIRECTIONS", "FIELDS", "DataRequest", "DataStore", "describe_fields", "parse_spec"]
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
-from ganzoo.core.config import TrainConfig
-from ganzoo.core.data import DataStore
+from ganzoo.core.data.store import DataStore
 from ganzoo.core.interfaces import Loss, Model
-from ganzoo.core.run_folder import RunFolder
-from ganzoo.core.steps import TrainStep
+from ganzoo.core.training.config import TrainConfig
+from ganzoo.core.training.run_folder import RunFolder
+from ganzoo.core.training.steps import TrainStep
 from ganzoo.zoo.catalog import Entry
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganzoo.core.data import DataStore, to_uint8_images
+from ganzoo.core.data.store import DataStore, to_uint8_images
 
 DEFAULT_MAX_REFERENCE = 50_000
 
@@ -55,13 +55,13 @@ class EvalContext:
         return self._memo[key]
 
     def inception(self):
-        from ganzoo.core.inception import load_inception
+        from ganzoo.core.evaluation.inception import load_inception
 
         return self.memo("inception", lambda: load_inception(self.inception_weights, self.device))
 
     def extract(self, label: str, images: Tensor) -> Tensor:
         """Inception features of uint8 images, with progress reported under ``label``."""
-        from ganzoo.core.inception import extract_features
+        from ganzoo.core.evaluation.inception import extract_features
 
         def step(done: int, total: int) -> None:
             if self.progress is not None:
@@ -78,7 +78,7 @@ class EvalContext:
 
     def real_features(self) -> Tensor:
         """Inception features of the reference images, cached on disk by content hash."""
-        from ganzoo.core.reference_cache import reference_features
+        from ganzoo.core.evaluation.reference_cache import reference_features
 
         return self.memo("real_features", lambda: reference_features(self))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ganzoo.core.data.fields import DIRECTIONS
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.fields import DIRECTIONS
 from ganzoo.core.limits import (
     MAX_BATCH_SIZE,
     MAX_D_STEPS,
@@ -22,7 +22,7 @@ from ganzoo.core.limits import (
     check_int,
     check_seed,
 )
-from ganzoo.core.regularizers import check_reg
+from ganzoo.core.training.regularizers import check_reg
 
 DEFAULT_DATASET = "shapes"
 DEFAULT_STEPS = 2000

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganzoo.core.data import to_uint8_images
+from ganzoo.core.data.store import to_uint8_images
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.images import save_grid, save_scatter
 from ganzoo.core.limits import MAX_GRID_PIXELS, MAX_SAMPLES, check_int, check_seed

@@ -37,7 +37,7 @@ class StepContext:
     noise: torch.Generator | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the step's resolved options
     step: int = 0  # steps completed before this one
-    # A lazy regulariser on D (``--reg r1:...``), or None; see ganzoo.core.regularizers.
+    # A lazy regulariser on D (``--reg r1:...``), or None; see ganzoo.core.training.regularizers.
     regularizer: Any = None
 
     # The classic pair, for steps written against it.

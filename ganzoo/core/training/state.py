@@ -16,14 +16,14 @@ from torch import Tensor
 
 from ganzoo import __version__
 from ganzoo.console import note
-from ganzoo.core import rng
 from ganzoo.core.checkpoints import Checkpoint, load_optimizer, module_tensors, optimizer_tensors
 from ganzoo.core.checkpoints.model import ema_prefix, planned_model
 from ganzoo.core.errors import CheckpointError
 from ganzoo.core.limits import MAX_STEPS
+from ganzoo.core.training import rng
 
 if TYPE_CHECKING:
-    from ganzoo.core.trainer import Trainer
+    from ganzoo.core.training.trainer import Trainer
 
 
 def _classes(trainer: Trainer) -> list[str] | None:

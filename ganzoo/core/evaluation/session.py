@@ -17,10 +17,10 @@ from typing import Any
 from ganzoo.console import note
 from ganzoo.core.build import dataset_entry, load_dataset
 from ganzoo.core.checkpoints import Checkpoint
-from ganzoo.core.data import DataRequest
+from ganzoo.core.data.store import DataRequest
 from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError
-from ganzoo.core.evaluation import DEFAULT_MAX_REFERENCE, EvalContext, Metric
+from ganzoo.core.evaluation.evaluate import DEFAULT_MAX_REFERENCE, EvalContext, Metric
 from ganzoo.core.limits import (
     MAX_DATASET_SIZE,
     MAX_EVAL_BATCH,
@@ -30,7 +30,7 @@ from ganzoo.core.limits import (
     check_int,
     check_seed,
 )
-from ganzoo.core.run_folder import RunFolder
+from ganzoo.core.training.run_folder import RunFolder
 from ganzoo.zoo.catalog import get_catalog
 from ganzoo.zoo.descriptors import resolve_factory
 
@@ -182,7 +182,7 @@ def evaluate(
     )
     network = None
     if any(metric.needs_inception for metric in instances):
-        from ganzoo.core.inception import load_inception
+        from ganzoo.core.evaluation.inception import load_inception
 
         network = load_inception(inception, target)  # missing: one sentence before any work
     real = load_dataset(spec, request)

@@ -3,7 +3,7 @@
 The network and its preprocessing are torch-fidelity 0.4.0's ``FeatureExtractorInceptionV3``
 (the TensorFlow 2015-12-05 graph also used by pytorch-fid and StyleGAN: TF1.x-compatible
 bilinear resize to 299x299, ``(x - 128) / 128``, the FID-specific Inception blocks), so our
-numbers are the standard ones. Its weights come from ``ganzoo.core.inception_weights`` (a
+numbers are the standard ones. Its weights come from ``ganzoo.core.evaluation.inception_weights`` (a
 safetensors file), never from torch-fidelity's own pickle-based loading.
 """
 
@@ -101,7 +101,7 @@ class InceptionFeatures(nn.Module):
 def load_inception(weights: str | None = None, device: Any = "cpu") -> InceptionFeatures:
     """The FID Inception-v3 network, weights from ``weights`` (a path), else
     ``$GANZOO_INCEPTION_WEIGHTS``, else the cache, else a download (see inception_weights)."""
-    from ganzoo.core.inception_weights import resolve_weights
+    from ganzoo.core.evaluation.inception_weights import resolve_weights
 
     source = resolve_weights(weights)
     extractor = _torch_fidelity_extractor(_complete(source.tensors))

@@ -127,7 +127,7 @@ def _file_digest(path: Path, name: str) -> str:
 
 def _checked(state: Mapping, where: str) -> tuple[dict[str, Tensor], bool]:
     """torch-fidelity-named tensors -> (float32 tensors to store, has_logits)."""
-    from ganzoo.core.inception import state_dict_template
+    from ganzoo.core.evaluation.inception import state_dict_template
 
     template = {
         k: shape for k, (shape, _) in state_dict_template().items() if "num_batches" not in k
@@ -243,7 +243,7 @@ def _from_fid_helper(source: Mapping[str, Tensor], where: str) -> tuple[dict[str
     position is checked for the block it belongs to and for its shape, and the whole mapping
     is validated end to end against the TorchScript's own forward in tests/test_inception.py.
     """
-    from ganzoo.core.inception import state_dict_template
+    from ganzoo.core.evaluation.inception import state_dict_template
 
     ours = [k[: -len(".conv.weight")] for k in state_dict_template() if k.endswith(".conv.weight")]
     theirs = [k[: -len(".weight")] for k in source if k.endswith(".weight")]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganzoo.core.batches import EpochSampler
-from ganzoo.core.data import DataStore
+from ganzoo.core.data.sampler import EpochSampler
+from ganzoo.core.data.store import DataStore
 from ganzoo.core.errors import DataError
 
 # Data sets up to this size live on the GPU, so a batch is an index, not a host copy.

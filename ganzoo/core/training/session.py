@@ -23,14 +23,14 @@ from ganzoo.core.build import (
     load_dataset,
 )
 from ganzoo.core.checkpoints import Checkpoint
-from ganzoo.core.config import TrainConfig
-from ganzoo.core.data import DataRequest, parse_spec
+from ganzoo.core.data.fields import default_dataset
+from ganzoo.core.data.store import DataRequest, parse_spec
 from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError, DataError
-from ganzoo.core.fields import default_dataset
-from ganzoo.core.run import RunPlan
-from ganzoo.core.run_folder import RunFolder, check_writable
-from ganzoo.core.trainer import Trainer, TrainResult
+from ganzoo.core.training.config import TrainConfig
+from ganzoo.core.training.run import RunPlan
+from ganzoo.core.training.run_folder import RunFolder, check_writable
+from ganzoo.core.training.trainer import Trainer, TrainResult
 from ganzoo.zoo.catalog import get_catalog
 
 

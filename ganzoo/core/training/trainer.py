@@ -14,19 +14,19 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganzoo.core.batching import BatchSource
 from ganzoo.core.checkpoints import Checkpoint, save_checkpoint
-from ganzoo.core.curves import save_loss_curves
-from ganzoo.core.ema import EMA
+from ganzoo.core.data.batching import BatchSource
 from ganzoo.core.errors import TrainingError
 from ganzoo.core.interfaces import Generator
-from ganzoo.core.optimizers import build_optimizers
-from ganzoo.core.previews import default_rows, save_preview
 from ganzoo.core.progress import TrainingProgress
-from ganzoo.core.regularizers import build_reg
-from ganzoo.core.run import RunPlan
-from ganzoo.core.steps import StepContext
-from ganzoo.core.training_state import restore_state, state_tensors
+from ganzoo.core.training.curves import save_loss_curves
+from ganzoo.core.training.ema import EMA
+from ganzoo.core.training.optimizers import build_optimizers
+from ganzoo.core.training.previews import default_rows, save_preview
+from ganzoo.core.training.regularizers import build_reg
+from ganzoo.core.training.run import RunPlan
+from ganzoo.core.training.state import restore_state, state_tensors
+from ganzoo.core.training.steps import StepContext
 
 
 @dataclass

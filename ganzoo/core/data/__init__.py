@@ -1,0 +1,1 @@
+"""Data inside the core: stores and their named fields, batches, pictures read."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics over a checkpoint's samples, Inception features, reference caches."""

@@ -1,0 +1,1 @@
+"""Using a trained checkpoint: loading it, sampling, translating, restoring."""

@@ -1,0 +1,1 @@
+"""Training: the run plan, the trainer, steps, optimisers, EMA, state, run folders."""

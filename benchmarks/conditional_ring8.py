@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import ganzoo
-from ganzoo.core.session import start_run
+from ganzoo.core.training.session import start_run
 from ganzoo.plugins.datasets.toy2d import RING8_MEANS
 
 

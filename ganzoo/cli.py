@@ -32,6 +32,9 @@ KIND_ALIASES = {
     "datasets": "dataset",
     "metric": "metric",
     "metrics": "metric",
+    "augment": "augment",
+    "augmentation": "augment",
+    "augmentations": "augment",
 }
 
 
@@ -68,11 +71,12 @@ def cli() -> None:
     "--kind",
     "kind",
     type=click.Choice(sorted(KIND_ALIASES)),
-    help="Only this kind: model, loss, dataset or metric.",
+    help="Only this kind: model, loss, dataset, metric or augment.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_command(pattern: str | None, kind: str | None, as_json: bool) -> None:
-    """List registered models, losses, dataset sources and metrics, and their plugins.
+    """List registered models, losses, dataset sources, metrics and augmentations, and their
+    plugins.
 
     PATTERN is a shell-style wildcard on the name, e.g. 'dc*'.
     """
@@ -160,6 +164,11 @@ RESUME_OVERRIDES = {
     help="Lazy regulariser on D, any loss: r1 or r1:gamma=10,every=16.",
 )  # fmt: skip
 @click.option(
+    "--augment", default=None,
+    help="Augment what D sees: diffaugment, ada, or NAME:KEY=VALUE,... "
+    "(diffaugment:policy=color+translation).",
+)  # fmt: skip
+@click.option(
     "--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
     help="Paired data: which side is the input (AtoB).",
 )  # fmt: skip
@@ -244,6 +253,16 @@ def _seed_option(help_text: str):
     )
 
 
+def _truncation_option():
+    from ganzoo.core.limits import MAX_TRUNCATION
+
+    return click.option(
+        "--truncation", "truncation", type=click.FloatRange(0, MAX_TRUNCATION), default=1.0,
+        show_default=True, metavar="PSI",
+        help="Latents pulled towards the mean, z' = PSI z: 1 is off, 0 gives the mean image.",
+    )  # fmt: skip
+
+
 @cli.command("sample")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option(
@@ -268,7 +287,18 @@ def _seed_option(help_text: str):
     "--class", "label", default=None,
     help="Conditional models: the class, by name or index (default: one row per class).",
 )  # fmt: skip
+@click.option(
+    "--seeds", default=None,
+    help="One sample per seed, instead of --seed and -n: 3,17,42 or 0-35 or 1,5,10-12.",
+)  # fmt: skip
+@click.option(
+    "--outdir", type=click.Path(file_okay=False), default=None,
+    help="With --seeds: one PNG per seed in this folder (seed0003.png ...), not a grid.",
+)  # fmt: skip
+@_truncation_option()
+@click.pass_context
 def sample_command(
+    ctx: click.Context,
     checkpoint: str,
     count: int,
     seed: int,
@@ -277,12 +307,74 @@ def sample_command(
     device: str,
     nrow: int | None,
     label: str | None,
+    seeds: str | None,
+    outdir: str | None,
+    truncation: float,
 ) -> None:
     """Draw samples from a checkpoint; the checkpoint describes its own model."""
-    from ganzoo.core.inference.sampling import sample_to_file
+    from click.core import ParameterSource
 
-    path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label)
+    from ganzoo.core.inference.sampling import sample_seeds_to_file, sample_to_file
+
+    if seeds is None:
+        if outdir is not None:
+            raise GanzooError("--outdir writes one PNG per seed: give --seeds (e.g. --seeds 0-35)")
+        path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label, truncation)
+    else:
+        given = [flag for flag, name in (("--seed", "seed"), ("-n", "count"))
+                 if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]  # fmt: skip
+        if given:
+            raise GanzooError(f"--seeds draws one sample per seed: leave out {' and '.join(given)}")
+        if outdir is not None and (output is not None or fmt is not None):
+            raise GanzooError("--outdir writes one PNG per seed: leave out -o and --format")
+        path = sample_seeds_to_file(
+            checkpoint, seeds, output, fmt, device, nrow, label, truncation, outdir
+        )
     click.echo(str(path))
+
+
+@cli.command("interpolate")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--seeds", default="0-3", show_default=True,
+              help="The seeds the walk passes through, in order: 3,17,42 or 0-5.")  # fmt: skip
+@click.option("--frames", type=int, default=120, show_default=True,
+              help="Frames in the whole loop: 2 to 100,000, at least one per seed.")  # fmt: skip
+@click.option("--output", "-o", required=True, type=click.Path(),
+              help="The GIF to write (walk.gif), or a folder with --png-frames.")  # fmt: skip
+@click.option("--png-frames", is_flag=True,
+              help="Write frame-0000.png ... into the -o folder instead.")  # fmt: skip
+@click.option("--fps", type=click.IntRange(1, 50), default=20, show_default=True,
+              help="GIF frames per second.")  # fmt: skip
+@_truncation_option()
+@click.option("--class", "label", default=None,
+              help="Conditional models: the class the walk keeps, by name or index.")  # fmt: skip
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True,
+              help="Frames generated at once.")  # fmt: skip
+def interpolate_command(
+    checkpoint: str,
+    seeds: str,
+    frames: int,
+    output: str,
+    png_frames: bool,
+    fps: int,
+    truncation: float,
+    label: str | None,
+    device: str,
+    batch_size: int,
+) -> None:
+    """A looping latent walk through the seeds' latents (spherical interpolation, back from
+    the last seed to the first) as an animated GIF, or PNG frames with --png-frames. Each
+    seed's frame is the picture `ganzoo sample --seeds` gives for it."""
+    from ganzoo.core.inference.interpolation import interpolate_to_file
+    from ganzoo.core.progress import FeatureProgress
+
+    with FeatureProgress(prefix="") as progress:
+        path = interpolate_to_file(
+            checkpoint, seeds, frames, output, png_frames, fps, truncation, label, device,
+            batch_size, lambda done, total: progress("frames", done, total),
+        )  # fmt: skip
+    click.echo(f"{path}: {frames} frames")
 
 
 @cli.command("translate")

@@ -60,6 +60,8 @@ def test_train_writes_a_complete_run_folder(run_cli, tmp_path):
         "data_shape": [3, 16, 16],
         "latent_dim": 16,
         "width": 8,
+        "sn": False,
+        "pack": 1,
     }
 
 

@@ -22,8 +22,8 @@ import pytest
 from ganzoo.zoo.plugins import DISABLE_ENV, STRICT_ENV
 
 BUILTIN_PLUGINS = {
-    "mlp", "dcgan", "conditional", "pix2pix", "cyclegan", "inpainting", "losses", "datasets",
-    "metrics",
+    "mlp", "dcgan", "conditional", "pix2pix", "cyclegan", "inpainting", "sngan", "losses",
+    "datasets", "metrics", "augment",
 }  # fmt: skip
 
 HEADER = """\

@@ -85,20 +85,22 @@ def _activations(gan: Model) -> int | None:
 
     leaves = [m for m in gan.modules() if not list(m.children())]
     handles = [m.register_forward_hook(count) for m in leaves]
+    # A packed D (PacGAN) needs whole groups: measure one group, count per sample.
+    n = gan.discriminator.pack
     try:
         with torch.no_grad():
             G = gan.generator
             extra = ()
             if G.num_classes > 0:
-                extra = (torch.zeros(1, dtype=torch.int64, device="meta"),)
-            fake = G(G.sample_latent(1, device="meta"), *extra)
+                extra = (torch.zeros(n, dtype=torch.int64, device="meta"),)
+            fake = G(G.sample_latent(n, device="meta"), *extra)
             gan.discriminator(fake, *extra)
     except Exception:
         return None
     finally:
         for handle in handles:
             handle.remove()
-    return total
+    return total // n
 
 
 def _check_size(gan: Model, name: str) -> None:
@@ -124,6 +126,18 @@ def _check_model(model: Any, entry: Entry) -> None:
     for name in entry.info.networks:
         if not isinstance(model._modules.get(name), nn.Module):
             raise ConfigError(f"{where} built no network {name!r}, which it declares")
+
+
+def check_batch_size(model: Model, batch_size: int) -> None:
+    """Every discriminator that judges samples in groups (PacGAN's ``pack``) gets whole
+    groups: refused before training, not at the first step."""
+    for name, network in model.named_children():
+        pack = getattr(network, "pack", 1)
+        if batch_size % pack:
+            raise ConfigError(
+                f"--batch-size {batch_size} is not a multiple of -o pack={pack} (the "
+                f"{name} judges {pack} samples together); choose a multiple of {pack}"
+            )
 
 
 def split_options(entry: Entry, config: dict[str, Any]) -> tuple[dict, dict]:

@@ -10,11 +10,13 @@ out of D so losses can use numerically stable forms (softplus / BCE-with-logits)
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from ganzoo.core.limits import MAX_TRUNCATION
 
 
 class Generator(nn.Module, ABC):
@@ -64,6 +66,26 @@ class Generator(nn.Module, ABC):
             device = generator.device
         return torch.randn(n, self.latent_dim, generator=generator, device=device)
 
+    def truncate(self, z: Tensor, psi: float) -> Tensor:
+        """The truncation trick (Brock et al. 2019; Karras et al. 2019) in latent space: these
+        generators have no mapping network, so StyleGAN's ``w_avg + psi * (w - w_avg)`` is taken
+        with ``w = z``, whose mean under the standard normal prior is 0: ``psi * z``. ``psi``
+        1 is off (``z`` itself, bit for bit), 0 gives every latent the mean image. Models with
+        another prior override this with their own mean."""
+        if not 0.0 <= psi <= MAX_TRUNCATION:
+            raise ValueError(f"truncation psi must lie in [0, {MAX_TRUNCATION:g}]; got {psi}")
+        return z if psi == 1.0 else z * psi
+
+    def seed_latents(self, seeds: Sequence[int], block: int = 256) -> Tensor:
+        """One latent per seed, on the CPU: the first one ``sample(n, seed=s)`` uses (for
+        ``block`` its batch size), so the image of seed ``s`` is ``sample(1, seed=s)`` and every
+        command that names seeds shows the same picture for the same seed."""
+        rows = [
+            self.sample_latent(block, generator=torch.Generator().manual_seed(int(s)), device="cpu")
+            for s in seeds
+        ]
+        return torch.cat([row[:1] for row in rows]) if rows else torch.empty(0, self.latent_dim)
+
     @torch.no_grad()
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         """Samples for the latents ``z`` (and labels) in eval mode (batch norm uses its
@@ -83,19 +105,21 @@ class Generator(nn.Module, ABC):
         seed: int | None = None,
         batch_size: int = 256,
         label: int | None = None,
+        truncation: float = 1.0,
     ) -> Iterator[Tensor]:
         """``n`` samples in batches of at most ``batch_size``, so any ``n`` fits in memory.
 
         Latents are drawn on the CPU, a full batch at a time whatever ``n`` is, so a seed
         gives the same samples on every device and a smaller ``n`` is a prefix of a larger.
         A conditional generator makes class ``label``, or classes drawn uniformly (after the
-        latents, from the same seed) when ``label`` is None.
+        latents, from the same seed) when ``label`` is None. ``truncation`` is ``truncate``'s psi.
         """
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         if label is not None:
             self.check_labels(torch.tensor([label]))
         for start in range(0, n, batch_size):
             z = self.sample_latent(batch_size, generator=gen, device="cpu")
+            z = self.truncate(z, truncation)
             labels = None
             if self.num_classes > 0:
                 if label is None:
@@ -106,11 +130,31 @@ class Generator(nn.Module, ABC):
             yield self.generate(z[:keep], None if labels is None else labels[:keep])
 
     def sample(
-        self, n: int, seed: int | None = None, batch_size: int = 256, label: int | None = None
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 256,
+        label: int | None = None,
+        truncation: float = 1.0,
     ) -> Tensor:
         """``n`` samples in model space, on the CPU, reproducible for a given ``seed``."""
-        chunks = list(self.iter_samples(n, seed, batch_size, label))
+        chunks = list(self.iter_samples(n, seed, batch_size, label, truncation))
         return torch.cat(chunks) if chunks else torch.empty(0, *self.data_shape)
+
+    def interpolate(
+        self,
+        seeds: Sequence[int],
+        frames: int,
+        truncation: float = 1.0,
+        label: int | None = None,
+        batch_size: int = 64,
+    ) -> Tensor:
+        """A looping latent walk through the seeds' latents (``seed_latents``), by spherical
+        interpolation, back from the last seed to the first: ``frames`` samples in model space
+        on the CPU, frame 0 being seed ``seeds[0]``'s sample."""
+        from ganzoo.core.inference.interpolation import walk
+
+        return torch.cat(list(walk(self, seeds, frames, truncation, label, batch_size)))
 
 
 class Discriminator(nn.Module, ABC):
@@ -119,6 +163,10 @@ class Discriminator(nn.Module, ABC):
     A class-conditional discriminator passes ``num_classes`` > 0 and takes
     ``forward(x, labels)``.
     """
+
+    # Samples judged together per logit (PacGAN); training refuses a batch size that is
+    # not a multiple of it.
+    pack: int = 1
 
     def __init__(self, data_shape: tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__()

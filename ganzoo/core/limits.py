@@ -35,6 +35,10 @@ MAX_DATA_AXIS = 65_536
 # ganzoo sample / ganzoo eval
 MAX_SAMPLES = 10_000_000  # npy output streams to disk in batches
 MAX_GRID_PIXELS = 1 << 25  # a PNG grid is for looking at: 32 MP, e.g. 7,000 images at 64 px
+# ganzoo sample --seeds / ganzoo interpolate (a GIF is held whole: at most MAX_GRID_PIXELS)
+MAX_SEEDS = 10_000  # one latent per seed, each drawn from its own generator
+MAX_FRAMES = 100_000
+MAX_TRUNCATION = 2.0  # psi: 0 is the mean image, 1 is off, above 1 exaggerates
 MAX_EVAL_SAMPLES = 200_000
 MAX_EVAL_BYTES = 8 << 30  # the generated set is held (float32) while metrics read it
 MAX_EVAL_REFERENCE = 1_000_000

@@ -1,4 +1,5 @@
-"""The catalog: every model, loss and dataset source the loaded plugins registered.
+"""The catalog: every model, loss, dataset source, metric and augmentation the loaded plugins
+registered.
 
 Each plugin's hooks are called one plugin at a time with a ``register`` callback that
 records attribution, checks every field of each descriptor (so nothing a plugin registers
@@ -18,19 +19,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganzoo.core.errors import UnknownNameError
-from ganzoo.zoo.descriptors import DatasetInfo, LossInfo, MetricInfo, ModelInfo
+from ganzoo.zoo.descriptors import AugmentInfo, DatasetInfo, LossInfo, MetricInfo, ModelInfo
 from ganzoo.zoo.plugins import fail, load_plugins, new_plugin_manager
 from ganzoo.zoo.reasons import describe, is_interrupt
 from ganzoo.zoo.records import PluginRecord
 from ganzoo.zoo.validation import check_descriptor
 
-KINDS = ("model", "loss", "dataset", "metric")
+KINDS = ("model", "loss", "dataset", "metric", "augment")
 _HOOKS = {
     "register_models": ("model", ModelInfo),
     "register_losses": ("loss", LossInfo),
     "register_datasets": ("dataset", DatasetInfo),
     "register_metrics": ("metric", MetricInfo),
+    "register_augmentations": ("augment", AugmentInfo),
 }
+
+# How an error names a kind.
+_WORDS = {"dataset": "dataset source", "augment": "augmentation"}
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,7 @@ class Catalog:
         close = difflib.get_close_matches(name, self.names(kind), n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         available = ", ".join(self.names(kind)) or "none installed"
-        word = "dataset source" if kind == "dataset" else kind
+        word = _WORDS.get(kind, kind)
         message = f"unknown {word} {name!r}{hint} (available: {available})"
         failed = self.failed_plugins()
         if failed:
@@ -230,6 +235,9 @@ class Catalog:
 
     def metric(self, name: str) -> Entry:
         return self.get("metric", name)
+
+    def augment(self, name: str) -> Entry:
+        return self.get("augment", name)
 
 
 _CATALOG: Catalog | None = None

@@ -263,6 +263,27 @@ class DatasetInfo:
 
 
 @dataclass(frozen=True)
+class AugmentInfo:
+    """An augmentation of the images the discriminator sees (``--augment NAME:KEY=VALUE``):
+    ``factory(**options)`` returns a ``ganzoo.core.training.augment.Augment``.
+
+    It is applied to real and generated images alike, in D's update and in G's, by the
+    training steps that declare ``supports_augment``; image data only.
+    """
+
+    name: str
+    description: str
+    factory: str | Callable[..., Any]
+    options: tuple[Option, ...] = ()
+    formula: str = ""
+    reference: str = ""
+    kind: str = field(default="augment", init=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+
+
+@dataclass(frozen=True)
 class MetricInfo:
     """An evaluation metric: ``factory(**options)`` returns a
     ``ganzoo.core.evaluation.evaluate.Metric``.

@@ -26,3 +26,8 @@ def register_datasets(register):
 @hookspec
 def register_metrics(register):
     """Register evaluation metrics: ``register(MetricInfo(...))`` once per metric."""
+
+
+@hookspec
+def register_augmentations(register):
+    """Register augmentations of what D sees: ``register(AugmentInfo(...))`` once each."""

@@ -74,6 +74,7 @@ _TEXT_FIELDS = {
     "loss": ("description", "formula", "reference"),
     "dataset": ("description",),
     "metric": ("description", "reference"),
+    "augment": ("description", "formula", "reference"),
 }
 
 

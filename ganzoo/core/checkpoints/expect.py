@@ -21,6 +21,7 @@ from ganzoo.core.errors import CheckpointError
 _OPTIM = re.compile(r"^optim\.([A-Za-z0-9_]+)\.state\.(0|[1-9][0-9]*)\.([a-z_]{1,40})$")
 _METRIC = re.compile(r"^metrics\.sum\.\S{1,100}$")
 _STATE = "step_state."
+_AUGMENT = "augment_state."
 # A CUDA generator's state is its seed and offset, 8 bytes each.
 _CUDA_RNG_BYTES = 16
 
@@ -79,10 +80,12 @@ def expect_file(
     optional: frozenset[str] = frozenset(),
     params: dict[str, list] | None = None,
     state: dict[str, torch.Tensor] | None = None,
+    augment_state: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """Every tensor of the file is one the model, its optimisers (``params``: each
     optimiser's parameters in order), its training step (``state``, as a freshly built
-    step has it) or the trainer would write."""
+    step has it), its augmentation (``augment_state``, likewise) or the trainer would
+    write."""
     seen = expect_modules(ckpt, modules, optional)
     if params is None:
         params = {
@@ -90,13 +93,16 @@ def expect_file(
             for prefix, module in modules.items()
             if prefix not in optional
         }
-    state = {} if state is None else state
-    for name, tensor in state.items():
-        key = _STATE + name
-        if key not in ckpt.entries:
-            raise CheckpointError(f"{ckpt.path} lacks the training step's state {key!r}")
-        _compare(ckpt, key, dtype_name(tensor.dtype), tuple(tensor.shape))
-        seen.add(key)
+    for prefix, owner, expected in (
+        (_STATE, "training step", state),
+        (_AUGMENT, "augmentation", augment_state),
+    ):
+        for name, tensor in (expected or {}).items():
+            key = prefix + name
+            if key not in ckpt.entries:
+                raise CheckpointError(f"{ckpt.path} lacks the {owner}'s state {key!r}")
+            _compare(ckpt, key, dtype_name(tensor.dtype), tuple(tensor.shape))
+            seen.add(key)
     device_type = ckpt.raw.get("device_type", "cpu")
     if device_type not in ("cpu", "cuda"):
         raise CheckpointError(f"{ckpt.path}: device_type must be cpu or cuda; got {device_type!r}")

@@ -20,7 +20,8 @@ def ema_prefix(network: str) -> str:
 def planned_model(ckpt: Checkpoint, catalog: Catalog | None = None) -> Model:
     """The described model built on the ``meta`` device (no memory), with every tensor of the
     file checked against it: networks, averaged networks, optimiser state, the training
-    step's state. Raises ``CheckpointError`` with one sentence otherwise."""
+    step's state, the augmentation's state. Raises ``CheckpointError`` with one sentence
+    otherwise."""
     from ganzoo.core.build import build_model, build_step
     from ganzoo.core.training.optimizers import group_parameters
 
@@ -62,9 +63,34 @@ def planned_model(ckpt: Checkpoint, catalog: Catalog | None = None) -> Model:
         optional=frozenset(averaged),
         params=group_parameters(gan, info.optimizers),
         state=step.state_dict(),
+        augment_state=planned_augment(ckpt, catalog)[1].state_dict(),
     )
     gan.classes = read_classes(ckpt, gan)
     return gan
+
+
+def planned_augment(ckpt: Checkpoint, catalog: Catalog | None = None) -> tuple:
+    """The augmentation the file was trained with (``--augment``, as config.json stores it,
+    or None; files from before augmentations have none) and a fresh one built from that
+    description, whose state is what the file's ``augment_state.*`` must look like."""
+    from ganzoo.core.training.augment import build_augment, resolve_augment
+
+    catalog = get_catalog() if catalog is None else catalog
+    value = ckpt.json("augment") if "augment" in ckpt.raw else None
+    if value is None:
+        return None, build_augment(None, catalog)[0]
+    try:
+        name = value.get("name") if isinstance(value, dict) else None
+        if isinstance(name, str) and name not in catalog.names("augment"):
+            origin = ckpt.raw.get("augment_distribution", "an unknown plugin")[:100]
+            raise CheckpointError(
+                f"{ckpt.path} was trained with augmentation {name[:60]!r} from {origin}, "
+                "which no installed plugin provides"
+            )
+        value = resolve_augment(value, catalog, strict=True)
+        return value, build_augment(value, catalog)[0]
+    except ConfigError as exc:
+        raise CheckpointError(f"{ckpt.path}: invalid augmentation: {exc}") from None
 
 
 def read_classes(ckpt: Checkpoint, model: Model) -> tuple[str, ...] | None:

@@ -1,5 +1,9 @@
-"""``ganzoo sample``: a checkpoint in, a PNG grid (or 2D scatter) or a raw .npy out.
+"""``ganzoo sample``: a checkpoint in, a PNG grid (or 2D scatter), one PNG per seed, or a raw
+.npy out.
 
+``--seed S -n N`` draws N samples from one seed; ``--seeds 1,5,10-12`` draws one sample per
+seed, as StyleGAN's ``generate.py`` does, each seed's latent being the first that ``--seed S``
+draws (``Generator.seed_latents``), so seed 3 is the same picture in every command.
 An .npy file is written batch by batch behind its header, so a million samples need no more
 memory than one batch; the file appears under its name only when it is complete.
 """
@@ -8,25 +12,68 @@ from __future__ import annotations
 
 import math
 import os
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
+from ganzoo.core.data.image_io import to_image, write_image
 from ganzoo.core.data.store import to_uint8_images
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.images import save_grid, save_scatter
-from ganzoo.core.limits import MAX_GRID_PIXELS, MAX_SAMPLES, check_int, check_seed
+from ganzoo.core.limits import (
+    MAX_GRID_PIXELS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_SEEDS,
+    MAX_TRUNCATION,
+    check_float,
+    check_int,
+    check_seed,
+)
 
 FORMATS = {".png": "png", ".npy": "npy"}
 MAX_SCATTER_POINTS = 100_000
+BATCH = 256  # iter_samples' default: the block seeds' latents are drawn in
+_SEED_ITEM = re.compile(r"(\d{1,40})(?:\s*-\s*(\d{1,40}))?")
 
 
-def output_path(checkpoint: str, count: int, seed: int, output: str | None, fmt: str | None):
-    """The file to write and its format; checked before the checkpoint is even opened."""
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: seeds and inclusive ranges, ``3,17,42`` or ``0-35`` or ``1,5,10-12``."""
+    seeds: list[int] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        match = _SEED_ITEM.fullmatch(item)
+        if match is None:
+            raise ConfigError(
+                f"--seeds: {item[:40]!r} is not a seed or a range A-B of seeds from 0 "
+                "(write e.g. 3,17,42 or 0-35)"
+            )
+        low = int(match[1])
+        high = low if match[2] is None else int(match[2])
+        if high < low:
+            raise ConfigError(f"--seeds: the range {low}-{high} runs backwards; write {high}-{low}")
+        if high > MAX_SEED:
+            raise ConfigError(f"--seeds: seeds lie in 0 .. 2^63 - 1; got {high}")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise ConfigError(f"--seeds names more than {MAX_SEEDS:,} seeds")
+        seeds.extend(range(low, high + 1))
+    return seeds
+
+
+def check_truncation(psi: float) -> float:
+    return check_float(psi, "--truncation", 0.0, MAX_TRUNCATION)
+
+
+def output_path(checkpoint: str, tag: str, output: str | None, fmt: str | None):
+    """The file to write and its format; checked before the checkpoint is even opened.
+    ``tag`` names the default file (``seed0-n64``)."""
     if output is None:
         fmt = fmt or "png"
-        output = f"{Path(checkpoint).stem}-seed{seed}-n{count}.{fmt}"
+        output = f"{Path(checkpoint).stem}-{tag}.{fmt}"
     path = Path(output)
     by_suffix = FORMATS.get(path.suffix.lower())
     if by_suffix is None:
@@ -36,14 +83,31 @@ def output_path(checkpoint: str, count: int, seed: int, output: str | None, fmt:
         )
     if fmt is not None and fmt != by_suffix:
         raise ConfigError(f"--format {fmt} does not match the output file {path.name}")
+    check_writable_parent(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder")
+    return path, by_suffix
+
+
+def check_writable_parent(path: Path) -> None:
     parent = path.parent
     if not parent.is_dir():
         raise ConfigError(f"output folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write in the output folder {parent}")
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder")
-    return path, by_suffix
+
+
+def load_sampler(checkpoint: str, device: str):
+    """The checkpoint's generator; one line naming the right command for other families."""
+    from ganzoo.api import load
+
+    generator = load(checkpoint, device=device)
+    use = getattr(generator, "use", "noise")
+    if use not in ("noise", "class"):
+        command = "ganzoo translate" if use == "translate" else "ganzoo restore"
+        model = generator.checkpoint.get("model", "?")
+        raise ConfigError(f"{checkpoint} holds a {model} model, which {use}s images: use {command}")
+    return generator
 
 
 def sample_to_file(
@@ -55,39 +119,126 @@ def sample_to_file(
     device: str = "auto",
     nrow: int | None = None,
     label: str | None = None,
+    truncation: float = 1.0,
 ) -> Path:
-    from ganzoo.api import load
-
     check_int(count, "-n", 1, MAX_SAMPLES)
     check_seed(seed)
+    check_truncation(truncation)
     if nrow is not None:
         check_int(nrow, "--nrow", 1, MAX_SAMPLES)
-    path, fmt = output_path(checkpoint, count, seed, output, fmt)
-    generator = load(checkpoint, device=device)
-    use = getattr(generator, "use", "noise")
-    if use not in ("noise", "class"):
-        command = "ganzoo translate" if use == "translate" else "ganzoo restore"
-        model = generator.checkpoint.get("model", "?")
-        raise ConfigError(f"{checkpoint} holds a {model} model, which {use}s images: use {command}")
+    path, fmt = output_path(checkpoint, f"seed{seed}-n{count}", output, fmt)
+    generator = load_sampler(checkpoint, device)
     index = resolve_class(generator, label, checkpoint)
     if fmt == "npy":
-        return _write_npy(generator, count, seed, path, index)
+        batches = generator.iter_samples(count, seed=seed, label=index, truncation=truncation)
+        return _write_npy(generator, batches, count, path)
     if generator.data_kind == "points":
-        if count > MAX_SCATTER_POINTS:
-            raise ConfigError(
-                f"a scatter plot shows at most {MAX_SCATTER_POINTS:,} points; got -n {count:,} "
-                "(write .npy for more)"
-            )
-        return save_scatter(generator.sample(count, seed=seed), path)
+        _check_scatter(count, "-n")
+        return save_scatter(generator.sample(count, seed=seed, truncation=truncation), path)
+    _check_grid(generator, count, "-n")
+    if generator.num_classes > 0 and index is None:
+        rows = [
+            generator.sample(max(1, count // generator.num_classes), seed, label=k,
+                             truncation=truncation)
+            for k in range(generator.num_classes)
+        ]  # fmt: skip
+        return _class_rows(rows, path)
+    return save_grid(
+        generator.sample(count, seed=seed, label=index, truncation=truncation), path, nrow=nrow
+    )
+
+
+def sample_seeds_to_file(
+    checkpoint: str,
+    seeds_text: str,
+    output: str | None,
+    fmt: str | None,
+    device: str = "auto",
+    nrow: int | None = None,
+    label: str | None = None,
+    truncation: float = 1.0,
+    outdir: str | None = None,
+) -> Path:
+    """One sample per seed: a grid (``output``), an .npy, or ``seedNNNN.png`` files in
+    ``outdir``. A conditional model without ``label`` makes one grid row per class."""
+    seeds = parse_seeds(seeds_text)
+    check_truncation(truncation)
+    if nrow is not None:
+        check_int(nrow, "--nrow", 1, MAX_SAMPLES)
+    if outdir is not None:
+        folder = Path(outdir)
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"--outdir {folder} exists and is not a folder")
+        check_writable_parent(folder)
+    else:
+        path, fmt = output_path(checkpoint, f"seeds{seeds[0]}-n{len(seeds)}", output, fmt)
+    generator = load_sampler(checkpoint, device)
+    index = resolve_class(generator, label, checkpoint)
+    if generator.data_kind == "points" and outdir is not None:
+        raise ConfigError(
+            f"{checkpoint} holds a model of 2D points: --outdir writes one picture per seed; "
+            "write -o points.png (a scatter plot) or .npy"
+        )
+    if generator.num_classes > 0 and index is None and (outdir is not None or fmt == "npy"):
+        raise ConfigError(
+            f"{checkpoint} holds a class-conditional model: give --class NAME or INDEX "
+            "(without it, only a PNG grid with one row per class is made)"
+        )
+    latents = generator.truncate(generator.seed_latents(seeds, BATCH), truncation)
+    if outdir is not None:
+        folder.mkdir(exist_ok=True)
+        for start, batch in _offsets(_generate(generator, latents, index)):
+            for seed, image in zip(seeds[start : start + len(batch)], batch, strict=True):
+                write_image(to_image(image), folder / f"seed{seed:04d}.png")
+        return folder
+    if fmt == "npy":
+        return _write_npy(generator, _generate(generator, latents, index), len(seeds), path)
+    if generator.data_kind == "points":
+        _check_scatter(len(seeds), "--seeds")
+        return save_scatter(torch.cat(list(_generate(generator, latents, None))), path)
+    if generator.num_classes > 0 and index is None:
+        _check_grid(generator, len(seeds) * generator.num_classes, "--seeds")
+        rows = [
+            torch.cat(list(_generate(generator, latents, k))) for k in range(generator.num_classes)
+        ]
+        return _class_rows(rows, path)
+    _check_grid(generator, len(seeds), "--seeds")
+    return save_grid(torch.cat(list(_generate(generator, latents, index))), path, nrow=nrow)
+
+
+def _generate(generator, latents: Tensor, label: int | None) -> Iterator[Tensor]:
+    """The samples of ``latents`` (all of one class when ``label`` is given), a batch at a
+    time."""
+    for start in range(0, len(latents), BATCH):
+        z = latents[start : start + BATCH]
+        labels = None
+        if label is not None:
+            labels = generator.check_labels(torch.full((len(z),), int(label)))
+        yield generator.generate(z, labels)
+
+
+def _offsets(batches: Iterable[Tensor]) -> Iterator[tuple[int, Tensor]]:
+    done = 0
+    for batch in batches:
+        yield done, batch
+        done += len(batch)
+
+
+def _check_scatter(count: int, flag: str) -> None:
+    if count > MAX_SCATTER_POINTS:
+        raise ConfigError(
+            f"a scatter plot shows at most {MAX_SCATTER_POINTS:,} points; got {flag} {count:,} "
+            "(write .npy for more)"
+        )
+
+
+def _check_grid(generator, count: int, flag: str) -> None:
     pixels = count * math.prod(generator.data_shape[1:])
     if pixels > MAX_GRID_PIXELS:
         raise ConfigError(
             f"a grid of {count:,} images would have {pixels:,} pixels, more than the "
-            f"{MAX_GRID_PIXELS:,} a PNG grid may have; use fewer with -n or write .npy"
+            f"{MAX_GRID_PIXELS:,} a PNG grid may have; use fewer with {flag} or write .npy"
         )
-    if generator.num_classes > 0 and index is None:
-        return _class_rows(generator, count, seed, path)
-    return save_grid(generator.sample(count, seed=seed, label=index), path, nrow=nrow)
 
 
 def resolve_class(generator, label: str | None, checkpoint: str) -> int | None:
@@ -105,15 +256,12 @@ def resolve_class(generator, label: str | None, checkpoint: str) -> int | None:
     raise ConfigError(f"unknown class {label[:60]!r}; the classes are: {shown}")
 
 
-def _class_rows(generator, count: int, seed: int, path: Path) -> Path:
-    """One row per class (the same latents in every row): about ``count`` images."""
-    classes = generator.num_classes
-    per_row = max(1, count // classes)
-    rows = [generator.sample(per_row, seed=seed, label=k) for k in range(classes)]
-    return save_grid(torch.cat(rows), path, nrow=per_row)
+def _class_rows(rows: list[Tensor], path: Path) -> Path:
+    """One row per class, the same latents in every row."""
+    return save_grid(torch.cat(rows), path, nrow=len(rows[0]))
 
 
-def _write_npy(generator, count: int, seed: int, path: Path, label: int | None = None) -> Path:
+def _write_npy(generator, batches: Iterable[Tensor], count: int, path: Path) -> Path:
     """uint8 NHWC images (what image tools expect) or float32 points, no pickle."""
     images = generator.data_kind == "image"
     if images:
@@ -127,7 +275,7 @@ def _write_npy(generator, count: int, seed: int, path: Path, label: int | None =
             header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
                       "shape": shape}  # fmt: skip
             np.lib.format.write_array_header_1_0(handle, header)
-            for batch in generator.iter_samples(count, seed=seed, label=label):
+            for batch in batches:
                 if images:
                     array = to_uint8_images(batch).permute(0, 2, 3, 1).contiguous().numpy()
                 else:

@@ -22,6 +22,7 @@ from ganzoo.core.limits import (
     check_int,
     check_seed,
 )
+from ganzoo.core.training.augment import check_augment
 from ganzoo.core.training.regularizers import check_reg
 
 DEFAULT_DATASET = "shapes"
@@ -61,6 +62,8 @@ class TrainConfig:
     direction: str = "AtoB"
     # A lazy regulariser on D: {"name": "r1", "options": {"gamma": 10.0, "every": 16}}.
     reg: dict[str, Any] | None = None
+    # An augmentation of what D sees, options resolved: {"name": "ada", "options": {...}}.
+    augment: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -105,6 +108,7 @@ class TrainConfig:
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA; got {self.direction!r}")
         self.reg = check_reg(self.reg)
+        self.augment = check_augment(self.augment)
 
     def total_steps(self, dataset_len: int, batches_per_step: int = 1) -> int:
         """``--steps``, or the steps in which the training step draws ``--epochs`` passes

@@ -81,7 +81,10 @@ def r1_penalty(discriminator: Any, real: Tensor) -> Tensor:
     real = real.detach().clone().requires_grad_(True)
     logits = discriminator(real).float()
     (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
-    return grad.square().flatten(1).sum(1).mean()
+    # One squared norm per input D judges: a packed D (PacGAN) reads each group of ``pack``
+    # consecutive samples as one input.
+    groups = real.shape[0] // getattr(discriminator, "pack", 1)
+    return grad.square().reshape(groups, -1).sum(1).mean()
 
 
 class LazyR1:

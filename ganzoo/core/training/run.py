@@ -6,13 +6,14 @@ one object, so nothing in the trainer calls back into the catalog.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from ganzoo.core.data.store import DataStore
 from ganzoo.core.interfaces import Loss, Model
+from ganzoo.core.training.augment import Augment, Identity
 from ganzoo.core.training.config import TrainConfig
 from ganzoo.core.training.run_folder import RunFolder
 from ganzoo.core.training.steps import TrainStep
@@ -31,6 +32,9 @@ class RunPlan:
     store: DataStore
     folder: RunFolder
     device: torch.device
+    # ``--augment``: the built augmentation (``augment.Identity`` without one) and its entry.
+    augment: Augment = field(default_factory=Identity)
+    augment_entry: Entry | None = None
 
     def split_options(self) -> tuple[dict[str, Any], dict[str, Any]]:
         from ganzoo.core.build import split_options

@@ -17,6 +17,7 @@ from ganzoo.core.build import (
     build_loss,
     build_model,
     build_step,
+    check_batch_size,
     check_fields,
     data_shape_for,
     dataset_entry,
@@ -27,6 +28,7 @@ from ganzoo.core.data.fields import default_dataset
 from ganzoo.core.data.store import DataRequest, parse_spec
 from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError, DataError
+from ganzoo.core.training.augment import build_augment, resolve_augment
 from ganzoo.core.training.config import TrainConfig
 from ganzoo.core.training.run import RunPlan
 from ganzoo.core.training.run_folder import RunFolder, check_writable
@@ -50,7 +52,11 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
     # Checked on the meta device before the data is decoded; built for real after it.
     options = dict(config.model_options)
     planned, _ = build_model(config.model, data_shape, options, catalog, meta_only=True)
-    build_step(model_entry, planned)
+    check_batch_size(planned, config.batch_size)
+    # Defaults filled in again: a checkpoint's setting is compared with this one on resume.
+    config.augment = resolve_augment(config.augment, catalog, strict=True)
+    augment, augment_entry = build_augment(config.augment, catalog)
+    _check_augment(config, model_entry, build_step(model_entry, planned), data_shape)
 
     request = DataRequest(
         argument=argument,
@@ -77,9 +83,26 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
         name = f"{config.model}-{parse_spec(config.dataset)[0]}"
         folder = RunFolder.create(out, name, report=note)
     plan = RunPlan(
-        config, model, model_entry, step, loss, loss_entry, loss_config, store, folder, device
-    )
+        config, model, model_entry, step, loss, loss_entry, loss_config, store, folder, device,
+        augment=augment, augment_entry=augment_entry,
+    )  # fmt: skip
     return Trainer(plan)
+
+
+def _check_augment(config: TrainConfig, entry: Any, step: Any, data_shape: tuple) -> None:
+    """``--augment`` needs images and a training step that applies it."""
+    if config.augment is None:
+        return
+    name = config.augment["name"]
+    if len(data_shape) != 3:
+        raise ConfigError(
+            f"--augment {name} transforms images; dataset {config.dataset!r} gives 2D points"
+        )
+    if not step.supports_augment:
+        raise ConfigError(
+            f"model {entry.name!r} trains with its own step, which does not apply --augment "
+            "(families trained by the classic alternating step do, e.g. dcgan)"
+        )
 
 
 def _class_count(entry: Any, store: Any, options: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +174,9 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
         values["dataset"] = _absolute_path_spec(values["dataset"])
     values["model"] = model
     _apply_loss_defaults(values)
+    # Resolved once here, so config.json records every option with its type and resume
+    # reads them back strictly.
+    values["augment"] = resolve_augment(values.get("augment"), get_catalog())
     config = TrainConfig.from_dict(values)
     if out is not None:
         check_writable(out)

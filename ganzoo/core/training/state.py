@@ -2,8 +2,9 @@
 
 Stored by name: every network (``<network>.*``), every averaged network
 (``<network>_ema.*``), every optimiser group (``optim.<group>.*`` tensors and its
-``optim.<group>.param_groups`` metadata), the training step's state (``step_state.*``), RNG
-states and the running metric sums. The classic pair's names (``generator``,
+``optim.<group>.param_groups`` metadata), the training step's state (``step_state.*``), the
+augmentation's state (``augment_state.*``, with its setting in the ``augment`` metadata),
+RNG states and the running metric sums. The classic pair's names (``generator``,
 ``discriminator``, ``generator_ema``) are those of ganzoo 0.1 checkpoints, which still load.
 """
 
@@ -17,10 +18,11 @@ from torch import Tensor
 from ganzoo import __version__
 from ganzoo.console import note
 from ganzoo.core.checkpoints import Checkpoint, load_optimizer, module_tensors, optimizer_tensors
-from ganzoo.core.checkpoints.model import ema_prefix, planned_model
+from ganzoo.core.checkpoints.model import ema_prefix, planned_augment, planned_model
 from ganzoo.core.errors import CheckpointError
 from ganzoo.core.limits import MAX_STEPS
 from ganzoo.core.training import rng
+from ganzoo.core.training.augment import describe_augment
 
 if TYPE_CHECKING:
     from ganzoo.core.training.trainer import Trainer
@@ -46,6 +48,8 @@ def state_tensors(trainer: Trainer) -> tuple[dict[str, Tensor], dict[str, Any]]:
         tensors.update(state)
     for key, value in trainer.train_step.state_dict().items():
         tensors[f"step_state.{key}"] = value
+    for key, value in trainer.augment.state_dict().items():
+        tensors[f"augment_state.{key}"] = value
     tensors.update(rng.capture(trainer.noise))
     tensors.update({f"metrics.sum.{k}": v.reshape(()) for k, v in trainer.sums.items()})
     model_plugin, loss_plugin = plan.model_entry.plugin, plan.loss_entry.plugin
@@ -70,12 +74,18 @@ def state_tensors(trainer: Trainer) -> tuple[dict[str, Tensor], dict[str, Any]]:
         "data_shape": list(plan.store.shape),
         "dataset_description": plan.store.description,
         "train_config": config.to_dict(),
+        "augment": config.augment,
         **{f"optim.{name}.param_groups": value for name, value in groups.items()},
         "metrics_count": str(max(trainer.counts.values(), default=0)),
         "metrics_counts": trainer.counts,
         "metrics_record": trainer.last_logged if trainer.logged_now() else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    augment_entry = plan.augment_entry
+    if augment_entry is not None:
+        metadata["augment_plugin"] = augment_entry.plugin.name
+        metadata["augment_distribution"] = augment_entry.plugin.distribution
+        metadata["augment_plugin_version"] = augment_entry.plugin.version
     classes = _classes(trainer)
     if classes is not None:
         metadata["classes"] = classes
@@ -119,6 +129,12 @@ def restore_state(trainer: Trainer, checkpoint: Checkpoint) -> None:
                 f"{checkpoint.path} {state} the averaged {name}, but the run's --ema is "
                 f"{trainer.config.ema:g}"
             )
+    augment, _ = planned_augment(checkpoint)
+    if augment != trainer.config.augment:
+        raise CheckpointError(
+            f"{checkpoint.path} was trained with --augment {describe_augment(augment)}, the "
+            f"run has --augment {describe_augment(trainer.config.augment)}"
+        )
     classes = _classes(trainer)
     if classes is not None and described.classes is not None and list(described.classes) != classes:
         raise CheckpointError(
@@ -143,6 +159,11 @@ def restore_state(trainer: Trainer, checkpoint: Checkpoint) -> None:
     except (ValueError, TypeError, RuntimeError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise CheckpointError(f"{checkpoint.path}: invalid training step state: {reason}") from None
+    try:
+        trainer.augment.load_state_dict(checkpoint.tensors("augment_state"))
+    except (ValueError, TypeError, RuntimeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"{checkpoint.path}: invalid augmentation state: {reason}") from None
     for name, network in trainer.networks.items():
         network.load_state_dict(checkpoint.tensors(name))
     for name, ema in trainer.emas.items():

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ganzoo.core.interfaces import Loss
+from ganzoo.core.training.augment import Augment, Identity
 
 
 @dataclass
@@ -39,6 +40,9 @@ class StepContext:
     step: int = 0  # steps completed before this one
     # A lazy regulariser on D (``--reg r1:...``), or None; see ganzoo.core.training.regularizers.
     regularizer: Any = None
+    # The run's augmentation of what D sees (``--augment``); the identity without one. A step
+    # that declares ``supports_augment`` applies it to every image D sees.
+    augment: Augment = field(default_factory=Identity)
 
     # The classic pair, for steps written against it.
     @property
@@ -69,7 +73,13 @@ class TrainStep:
     ``state_dict()``/``load_state_dict()`` save and restore it (tensors only; a bad value
     raises ValueError); ``batches_per_step`` says how many batches a step draws, which
     ``--epochs`` counts; ``preview`` draws the training-time picture.
+
+    ``supports_augment``: the step applies ``ctx.augment`` to every image D sees, real and
+    generated, in D's update and in G's, and calls ``ctx.augment.update(real_logits)``
+    after each D update; ``--augment`` is refused for a family whose step does not.
     """
+
+    supports_augment = False
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -101,7 +111,11 @@ class AlternatingStep(TrainStep):
 
     A class-conditional pair (``generator.num_classes`` > 0) is fed the batch's labels: the
     fakes are made for the real batch's classes, and D sees each image with its label.
+    Every image D sees passes through ``ctx.augment`` first (the identity without
+    ``--augment``); the loss's penalty and ``--reg`` see the augmented images D saw.
     """
+
+    supports_augment = True
 
     def batches_per_step(self, d_steps: int) -> int:
         return d_steps
@@ -120,6 +134,8 @@ class AlternatingStep(TrainStep):
             with ctx.autocast():
                 with torch.no_grad():
                     fake = G(z, *extra)
+                real = ctx.augment(real, ctx.noise)
+                fake = ctx.augment(fake, ctx.noise)
                 real_logits = D(real, *extra).float()
                 fake_logits = D(fake, *extra).float()
                 d_loss = ctx.loss.discriminator_loss(real_logits, fake_logits)
@@ -129,6 +145,7 @@ class AlternatingStep(TrainStep):
             ctx.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             ctx.opt_d.step()
+            ctx.augment.update(real_logits.detach())
         regularized = None
         if ctx.regularizer is not None:
             regularized = ctx.regularizer.apply(ctx, _bind(D, extra), real, ctx.opt_d)
@@ -141,7 +158,8 @@ class AlternatingStep(TrainStep):
             g_extra = (torch.randint(G.num_classes, (ctx.batch_size,), generator=ctx.noise,
                                      device=z.device),)  # fmt: skip
         with ctx.autocast():
-            g_loss = ctx.loss.generator_loss(D(G(z, *g_extra), *g_extra).float())
+            seen = ctx.augment(G(z, *g_extra), ctx.noise)
+            g_loss = ctx.loss.generator_loss(D(seen, *g_extra).float())
         ctx.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         ctx.opt_g.step()

@@ -71,6 +71,7 @@ class Trainer:
         if config.ema > 0:
             self.emas = {name: EMA(self.networks[name], config.ema) for name in self.info.ema}
         self.regularizer = build_reg(config.reg)
+        self.augment = plan.augment.to(device)
         self.step = 0
         # Running sums (and counts) of the step metrics since the last logged line, and
         # that line: all go into checkpoints, so a resumed run logs exactly what an
@@ -147,6 +148,7 @@ class Trainer:
             options=step_options,
             step=self.step,
             regularizer=self.regularizer,
+            augment=self.augment,
         )
 
     def _accumulate(self, metrics: dict[str, Tensor]) -> None:
@@ -173,6 +175,7 @@ class Trainer:
                 while self.step < self.total and not self._stop_requested:
                     ctx.step = self.step
                     metrics = self.train_step(ctx)
+                    metrics.update(self.augment.diagnostics())
                     for name, ema in self.emas.items():
                         ema.update(self.networks[name])
                     self.step += 1

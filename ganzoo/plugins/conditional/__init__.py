@@ -13,6 +13,12 @@ _NUM_CLASSES = Option(
     "num_classes", "int", 10, "classes (set from the data's classes)", minimum=1, maximum=10_000
 )
 _REFERENCE = "Miyato & Koyama 2018, cGANs with Projection Discriminator, arXiv:1802.05637"
+_SN = Option(
+    "sn",
+    "bool",
+    False,
+    "spectral normalisation of every D layer and D's class embedding; no batch norm in D",
+)
 
 
 @hookimpl
@@ -37,6 +43,7 @@ def register_models(register):
                     minimum=1,
                     maximum=4_096,
                 ),  # fmt: skip
+                _SN,
             ),
             reference=f"{_REFERENCE}; Radford et al. 2015, arXiv:1511.06434",
         )
@@ -64,6 +71,7 @@ def register_models(register):
                     "hidden", "int", 256, "units in each hidden layer", minimum=1, maximum=65_536
                 ),
                 Option("depth", "int", 3, "hidden layers in G and in D", minimum=1, maximum=64),
+                _SN,
             ),
             reference=_REFERENCE,
         )

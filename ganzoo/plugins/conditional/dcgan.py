@@ -1,14 +1,18 @@
 """A class-conditional DCGAN: DCGAN's layers, with the class told to G through
 class-conditional batch norm (each class its own scale and shift, as in Miyato & Koyama
-2018 and BigGAN) and to D through a projection on its pooled last features."""
+2018 and BigGAN) and to D through a projection on its pooled last features.
+
+``sn``: D's convolutions and its class embedding spectrally normalised (as Miyato & Koyama's
+SN projection discriminator) and D's batch norm dropped, as ``dcgan`` does."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ganzoo.core.discriminators import spectral_normalise
 from ganzoo.core.interfaces import GAN, Discriminator, Generator
 from ganzoo.plugins.conditional.projection import Projection
-from ganzoo.plugins.dcgan.networks import _stages
+from ganzoo.plugins.dcgan.networks import _stages, discriminator_layers
 from ganzoo.plugins.dcgan.networks import init_weights as _dcgan_init
 
 
@@ -56,25 +60,17 @@ class ConditionalDCGANGenerator(Generator):
 
 
 class ProjectionDCGANDiscriminator(Discriminator):
-    def __init__(self, data_shape: tuple[int, ...], num_classes: int, width: int = 64) -> None:
+    def __init__(self, data_shape: tuple[int, ...], num_classes: int, width: int = 64,
+                 sn: bool = False) -> None:  # fmt: skip
         super().__init__(data_shape, num_classes)
         stages = _stages(self.data_shape)
-        ch = width
-        layers: list[nn.Module] = [
-            nn.Conv2d(self.data_shape[0], ch, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
-        for _ in range(stages - 1):
-            layers += [
-                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ch * 2),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
-            ch *= 2
-        self.features = nn.Sequential(*layers)
-        self.out = nn.Conv2d(ch, 1, 4, 1, 0, bias=False)
+        ch = width * 2 ** (stages - 1)
+        self.features = nn.Sequential(*discriminator_layers(self.data_shape[0], stages, width, sn))
+        self.out = nn.Conv2d(ch, 1, 4, 1, 0, bias=sn)
         self.projection = Projection(num_classes, ch)
         self.apply(init_weights)
+        if sn:
+            spectral_normalise(self)
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         h = self.features(x)
@@ -83,8 +79,8 @@ class ProjectionDCGANDiscriminator(Discriminator):
 
 
 def build(data_shape: tuple[int, ...], num_classes: int = 10, latent_dim: int = 100,
-          width: int = 64) -> GAN:  # fmt: skip
+          width: int = 64, sn: bool = False) -> GAN:  # fmt: skip
     return GAN(
         ConditionalDCGANGenerator(latent_dim, data_shape, num_classes, width),
-        ProjectionDCGANDiscriminator(data_shape, num_classes, width),
+        ProjectionDCGANDiscriminator(data_shape, num_classes, width, sn),
     )

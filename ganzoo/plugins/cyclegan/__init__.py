@@ -43,6 +43,12 @@ def register_models(register):
                     minimum=0,
                     maximum=64,
                 ),
+                Option(
+                    "sn",
+                    "bool",
+                    False,
+                    "spectral normalisation of every PatchGAN layer; drops their instance norm",
+                ),
             ),
             step_options=(
                 Option(

@@ -13,12 +13,17 @@ Discriminator (70x70 PatchGAN, Isola et al. 2017): ``C64-C128-C256-C512`` of 4x4
 4x4 conv to one channel. Each output value judges a 70x70 patch of a 256x256 input; the
 output is the raw map ``(N, 1, H', W')`` (H' = H/8 - 2: 30x30 at 256 px, 2x2 at 32 px).
 Weights start from N(0, 0.02), biases from 0.
+
+``sn``: the discriminators' convolutions spectrally normalised (Miyato et al. 2018) and their
+instance norm dropped, as in SN-PatchGAN (Yu et al. 2019): a normalisation that divides by
+the features' own statistics would undo the bound on each layer's gain.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ganzoo.core.discriminators import spectral_normalise
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.interfaces import Model
 
@@ -115,7 +120,7 @@ class ResnetGenerator(nn.Module):
 class PatchDiscriminator(nn.Module):
     """Images (N, C, H, W) -> a map of raw logits (N, 1, H/8 - 2, W/8 - 2), one per patch."""
 
-    def __init__(self, data_shape: tuple[int, ...], width: int = 64) -> None:
+    def __init__(self, data_shape: tuple[int, ...], width: int = 64, sn: bool = False) -> None:
         super().__init__()
         channels, _ = check_shape(data_shape)
         self.data_shape = tuple(int(s) for s in data_shape)
@@ -125,26 +130,29 @@ class PatchDiscriminator(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
         ]
         for mult, stride in ((2, 2), (4, 2), (8, 1)):  # C128, C256, C512
-            layers += [
-                nn.Conv2d(k * mult // 2, k * mult, 4, stride, 1),
-                _norm(k * mult),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
+            layers.append(nn.Conv2d(k * mult // 2, k * mult, 4, stride, 1))
+            if not sn:
+                layers.append(_norm(k * mult))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
         layers.append(nn.Conv2d(8 * k, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
         self.apply(init_weights)
+        if sn:
+            spectral_normalise(self.net)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
 
-def build(data_shape: tuple[int, ...], width: int = 64, n_blocks: int = 0) -> Model:
+def build(
+    data_shape: tuple[int, ...], width: int = 64, n_blocks: int = 0, sn: bool = False
+) -> Model:
     """The four networks: ``generator_ab`` (A -> B), ``generator_ba`` (B -> A),
     ``discriminator_a`` (judges domain A images) and ``discriminator_b`` (domain B)."""
     check_shape(data_shape)
     return Model(
         generator_ab=ResnetGenerator(data_shape, width, n_blocks),
         generator_ba=ResnetGenerator(data_shape, width, n_blocks),
-        discriminator_a=PatchDiscriminator(data_shape, width),
-        discriminator_b=PatchDiscriminator(data_shape, width),
+        discriminator_a=PatchDiscriminator(data_shape, width, sn),
+        discriminator_b=PatchDiscriminator(data_shape, width, sn),
     )

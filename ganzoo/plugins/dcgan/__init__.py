@@ -23,6 +23,20 @@ def register_models(register):
                     minimum=1,
                     maximum=4_096,
                 ),
+                Option(
+                    "sn",
+                    "bool",
+                    False,
+                    "spectral normalisation of every D layer; drops D's batch norm (SNGAN)",
+                ),
+                Option(
+                    "pack",
+                    "int",
+                    1,
+                    "PacGAN: samples D judges together (batch size a multiple of it)",
+                    minimum=1,
+                    maximum=16,
+                ),
             ),
             reference="Radford et al. 2015, arXiv:1511.06434",
         )

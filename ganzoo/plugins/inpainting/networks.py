@@ -7,15 +7,19 @@ itself (they never reach a weight), reads ``C + 1`` channels (the masked image a
 mask) and returns a whole image in [-1, 1]; a caller keeps the known pixels and takes the
 output only inside the hole: ``out * mask + image * (1 - mask)``.
 
-Layout at width ``w`` (Iizuka et al.'s Table 1 with w = 64 has 64/128/256 channels):
-5x5 conv (w) -> stride-2 3x3 (2w) -> 3x3 (2w) -> stride-2 3x3 (4w) -> two 3x3 (4w) -> four
+Layout at width ``w`` (Iizuka et al.'s Table 1 with w = 64 has 64/128/256 channels): 5x5
+conv (w) -> stride-2 3x3 (2w) -> 3x3 (2w) -> stride-2 3x3 (4w) -> two 3x3 (4w) -> four
 dilated 3x3 (4w; dilation 2, 4, 8, 16, capped at a quarter of the feature map) -> two 3x3
-(4w) -> nearest 2x upsampling + 3x3 (2w) -> 3x3 (2w) -> upsampling + 3x3 (w) -> 3x3 (w/2) ->
-3x3 to C channels and tanh. Above 256 px one more stride-2 stage per doubling keeps the
-middle at 64x64. Every convolution but the last is gated (``gated=true``): half its outputs
-pass through ELU, the other half through a sigmoid that weighs them per pixel and channel,
-so the network learns which positions hold valid data (Yu et al. 2019, section 3.1); with
-``gated=false`` they are plain convolutions with ELU. No normalisation (as DeepFill v2).
+(4w) -> nearest 2x upsampling + 3x3 (2w) -> 3x3 (2w) -> upsampling + 3x3 (w) -> 3x3 (w/2)
+-> 3x3 to C channels. The network reads the hole pre-filled by the push-pull pyramid (an
+average of the nearest known pixels, from the known pixels only) and its last layer, near
+zero at the start, adds a correction to that first guess, clamped to [-1, 1]: it learns
+what a smooth fill gets wrong instead of the whole picture from scratch. Above 256 px one
+more stride-2 stage per doubling keeps the middle at 64x64. Every convolution but the last
+is gated (``gated=true``): half its outputs pass through ELU, the other half through a
+sigmoid that weighs them per pixel and channel, so the network learns which positions hold
+valid data (Yu et al. 2019, section 3.1); with ``gated=false`` they are plain convolutions
+with ELU. No normalisation (as DeepFill v2).
 
 Discriminator (SN-PatchGAN, Yu et al. 2019, section 3.2): stride-2 5x5 convolutions with
 spectral norm and LeakyReLU(0.2), w, 2w, 4w, 4w, 4w, 4w channels (up to six, fewer for small
@@ -91,6 +95,21 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
+def push_pull(image: Tensor, known: Tensor) -> Tensor:
+    """``image`` with its unknown pixels (``known`` = 0) filled from the known ones by the
+    push-pull pyramid (Gortler et al. 1996): averages of the known pixels over ever larger
+    blocks, each hole pixel taking the finest average that reaches it. Only known pixels
+    carry weight, so what lies under the hole never counts. Sides must be powers of two."""
+    if image.shape[-1] == 1:
+        return image
+    weight = F.avg_pool2d(known, 2)
+    coarse_known = (weight > 0).to(image.dtype)
+    coarse = F.avg_pool2d(image * known, 2) / weight.clamp(min=1e-6)
+    filled = push_pull(coarse * coarse_known, coarse_known)
+    up = F.interpolate(filled, scale_factor=2, mode="bilinear", align_corners=False)
+    return image * known + up * (1 - known)
+
+
 def dilations(middle: int) -> list[int]:
     """Iizuka et al.'s 2, 4, 8, 16, each capped at a quarter of the middle map's side."""
     cap = max(1, middle // 4)
@@ -122,7 +141,13 @@ class InpaintingGenerator(nn.Module):
             decoder += [Upsample(w4, w4, gated)]
         decoder += [Upsample(w4, w2, gated), conv(w2, w2)]
         decoder += [Upsample(w2, w, gated), conv(w, max(1, w // 2))]
-        decoder += [nn.Conv2d(max(1, w // 2), channels, 3, 1, 1), nn.Tanh()]
+        # The last layer gives a correction to the push-pull first guess (forward), not the
+        # picture itself; it starts small, so an untrained generator returns about that guess
+        # while every layer still gets a gradient from the first step.
+        last = nn.Conv2d(max(1, w // 2), channels, 3, 1, 1)
+        nn.init.normal_(last.weight, 0.0, 1e-3)
+        nn.init.zeros_(last.bias)
+        decoder += [last]
         self.encoder = nn.Sequential(*encoder)
         self.center = nn.Sequential(*center)
         self.decoder = nn.Sequential(*decoder)
@@ -135,8 +160,9 @@ class InpaintingGenerator(nn.Module):
         hole = hole_of(mask).to(image.dtype)
         # torch.where, not a product: even NaN or inf under the hole leaves no trace.
         known = torch.where(hole > 0, torch.zeros_like(image), image)
-        x = torch.cat([known, hole], dim=1)
-        return self.decoder(self.center(self.encoder(x)))
+        guess = push_pull(known, 1 - hole)
+        x = torch.cat([guess, hole], dim=1)
+        return (guess + self.decoder(self.center(self.encoder(x)))).clamp(-1, 1)
 
 
 def patch_layers(size: int) -> int:

@@ -38,13 +38,20 @@ def gradient_penalty(
     discriminator: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator
 ) -> Tensor:
     """E[(||∇D(x̂)||₂ - 1)²] at x̂ = εx + (1-ε)G(z), ε ~ U[0, 1] per sample (Gulrajani et
-    al. 2017, Algorithm 1). Differentiable in D's weights (``create_graph``)."""
-    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    al. 2017, Algorithm 1). Differentiable in D's weights (``create_graph``).
+
+    A packed D (PacGAN) reads each group of ``pack`` consecutive samples as one input: ε
+    and the norm are then taken per group, so x̂ lies on the segment between the packed
+    real and packed generated inputs."""
+    pack = getattr(discriminator, "pack", 1)
+    groups = real.shape[0] // pack
+    shape = (groups,) + (1,) * (real.ndim - 1)
     eps = torch.rand(shape, generator=generator, device=generator.device).to(real)
+    eps = eps.repeat_interleave(pack, dim=0)
     mixed = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = discriminator(mixed).float()
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-    norms = grad.flatten(1).norm(2, dim=1)
+    norms = grad.reshape(groups, -1).norm(2, dim=1)
     return (norms - 1.0).square().mean()
 
 

@@ -35,6 +35,20 @@ def register_models(register):
                     minimum=0.0,
                     maximum=1.0,
                 ),
+                Option(
+                    "sn",
+                    "bool",
+                    False,
+                    "spectral normalisation of every D layer (Miyato et al. 2018)",
+                ),
+                Option(
+                    "pack",
+                    "int",
+                    1,
+                    "PacGAN: samples D judges together (batch size a multiple of it)",
+                    minimum=1,
+                    maximum=16,
+                ),
             ),
             reference="Goodfellow et al. 2014, arXiv:1406.2661",
         )

@@ -3,6 +3,8 @@
 G: z -> [Linear, (BatchNorm), ReLU] x depth -> Linear, then tanh for images (which live in
 [-1, 1]) and nothing for points (whose coordinates are unbounded, e.g. +-4 in grid25).
 D: x flattened -> [Linear, LeakyReLU(0.2), (Dropout)] x depth -> Linear to one logit.
+``sn``: every D layer spectrally normalised (Miyato et al. 2018). ``pack``: D reads ``pack``
+samples side by side and gives one logit per group (PacGAN, Lin et al. 2018).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 
 from torch import Tensor, nn
 
+from ganzoo.core.discriminators import pack_samples, spectral_normalise
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.interfaces import GAN, Discriminator, Generator
 
@@ -50,12 +53,19 @@ class MLPGenerator(Generator):
 
 class MLPDiscriminator(Discriminator):
     def __init__(
-        self, data_shape: tuple[int, ...], hidden: int = 256, depth: int = 3, dropout: float = 0.0
+        self,
+        data_shape: tuple[int, ...],
+        hidden: int = 256,
+        depth: int = 3,
+        dropout: float = 0.0,
+        sn: bool = False,
+        pack: int = 1,
     ) -> None:
         super().__init__(data_shape)
         _check(self.data_shape)
+        self.pack = int(pack)
         layers: list[nn.Module] = []
-        width = math.prod(self.data_shape)
+        width = math.prod(self.data_shape) * self.pack
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2, inplace=True)]
             if dropout > 0:
@@ -63,9 +73,11 @@ class MLPDiscriminator(Discriminator):
             width = hidden
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        if sn:
+            spectral_normalise(self.net)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x.flatten(1)).flatten()
+        return self.net(pack_samples(x.flatten(1), self.pack)).flatten()
 
 
 # A 2D mixture needs a 2D latent (PacGAN's setting): with 64 latent dimensions the ring8
@@ -80,6 +92,8 @@ def build(
     depth: int = 3,
     batch_norm: bool = False,
     dropout: float = 0.0,
+    sn: bool = False,
+    pack: int = 1,
 ) -> GAN:
     if latent_dim == 0:
         latent_dim = AUTO_LATENT.get(len(data_shape), 64)
@@ -87,5 +101,5 @@ def build(
         raise ConfigError(f"mlp option 'dropout' must be below 1; got {dropout}")
     return GAN(
         MLPGenerator(latent_dim, data_shape, hidden, depth, batch_norm),
-        MLPDiscriminator(data_shape, hidden, depth, dropout),
+        MLPDiscriminator(data_shape, hidden, depth, dropout, sn, pack),
     )

@@ -56,6 +56,12 @@ def register_models(register):
                     minimum=1,
                     maximum=8,
                 ),
+                Option(
+                    "sn",
+                    "bool",
+                    False,
+                    "spectral normalisation of every PatchGAN layer; drops its batch norm",
+                ),
             ),
             step_options=(
                 Option(

@@ -10,7 +10,9 @@ first three decoder blocks, and a tanh output.
 Discriminator: the PatchGAN. ``d_layers`` 4x4 stride-2 convolutions (C64-C128-C256, no
 batch norm on the first), one stride-1 C512, then a stride-1 convolution to one channel: a
 map of raw logits, one per overlapping patch (70x70 pixels for ``d_layers`` = 3). It sees
-the input and the image (target or output) concatenated along the channels.
+the input and the image (target or output) concatenated along the channels. ``sn``: its
+convolutions spectrally normalised (Miyato et al. 2018) and its batch norm dropped, as in
+SN-PatchGAN (Yu et al. 2019), the inner convolutions then carrying biases.
 
 Weights start from N(0, 0.02), batch-norm scales from N(1, 0.02).
 """
@@ -21,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganzoo.core.discriminators import spectral_normalise
 from ganzoo.core.errors import ConfigError
 from ganzoo.core.interfaces import Model
 
@@ -172,6 +175,7 @@ class PatchDiscriminator(nn.Module):
         width: int = 64,
         max_width: int = 512,
         d_layers: int = 3,
+        sn: bool = False,
     ) -> None:
         super().__init__()
         channels, resolution = _check_shape(data_shape)
@@ -185,15 +189,16 @@ class PatchDiscriminator(nn.Module):
         for i in range(1, n + 1):
             out = min(width * 2 ** min(i, 3), max_width)
             stride = 2 if i < n else 1
-            layers += [
-                nn.Conv2d(ch, out, 4, stride, 1, bias=False),
-                nn.BatchNorm2d(out),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
+            layers.append(nn.Conv2d(ch, out, 4, stride, 1, bias=sn))
+            if not sn:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
             ch = out
         layers.append(nn.Conv2d(ch, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
         self.apply(init_weights)
+        if sn:
+            spectral_normalise(self.net)
 
     def forward(self, source: Tensor, image: Tensor) -> Tensor:
         return self.net(torch.cat([source, image], dim=1))
@@ -205,8 +210,9 @@ def build(
     max_width: int = 512,
     dropout: float = 0.5,
     d_layers: int = 3,
+    sn: bool = False,
 ) -> Model:
     return Model(
         generator=UNetGenerator(data_shape, width, max_width, dropout),
-        discriminator=PatchDiscriminator(data_shape, width, max_width, d_layers),
+        discriminator=PatchDiscriminator(data_shape, width, max_width, d_layers, sn),
     )

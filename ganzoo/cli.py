@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -176,8 +177,11 @@ RESUME_OVERRIDES = {
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option(
-    "--ema", type=float, default=0.0, show_default=True, help="G weight average decay (0: off)."
-)
+    "--ema", type=float, default=None,
+    help="Decay of the generator's weight average (default 0.999 for image models, warmed up; "
+         "0 for 2D points).",
+)  # fmt: skip
+@click.option("--no-ema", "no_ema", is_flag=True, help="Keep no weight average (same as --ema 0).")
 @click.option("--dataset-size", type=int, default=None, help="Samples for procedural sets.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder.")
 @click.option(
@@ -211,6 +215,10 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
 
         name, reg_options = parse_reg(kw["reg"])
         kw["reg"] = {"name": name, "options": reg_options}
+    if kw.pop("no_ema"):
+        if kw["ema"] not in (None, 0.0):
+            raise GanzooError("give --ema DECAY or --no-ema, not both")
+        kw["ema"] = 0.0
     from_step = kw.pop("from_step")
     if from_step is not None and not kw["resume"]:
         raise GanzooError("--from needs --resume RUN_FOLDER")
@@ -263,6 +271,13 @@ def _truncation_option():
     )  # fmt: skip
 
 
+def _raw_weights_option() -> Callable:
+    return click.option(
+        "--no-ema", "no_ema", is_flag=True,
+        help="Use the raw generator weights, not the run's average (EMA) of them.",
+    )  # fmt: skip
+
+
 @cli.command("sample")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option(
@@ -296,6 +311,7 @@ def _truncation_option():
     help="With --seeds: one PNG per seed in this folder (seed0003.png ...), not a grid.",
 )  # fmt: skip
 @_truncation_option()
+@_raw_weights_option()
 @click.pass_context
 def sample_command(
     ctx: click.Context,
@@ -310,6 +326,7 @@ def sample_command(
     seeds: str | None,
     outdir: str | None,
     truncation: float,
+    no_ema: bool,
 ) -> None:
     """Draw samples from a checkpoint; the checkpoint describes its own model."""
     from click.core import ParameterSource
@@ -319,7 +336,8 @@ def sample_command(
     if seeds is None:
         if outdir is not None:
             raise GanzooError("--outdir writes one PNG per seed: give --seeds (e.g. --seeds 0-35)")
-        path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label, truncation)
+        path = sample_to_file(checkpoint, count, seed, output, fmt, device, nrow, label, truncation,
+                              ema=not no_ema)  # fmt: skip
     else:
         given = [flag for flag, name in (("--seed", "seed"), ("-n", "count"))
                  if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]  # fmt: skip
@@ -328,7 +346,7 @@ def sample_command(
         if outdir is not None and (output is not None or fmt is not None):
             raise GanzooError("--outdir writes one PNG per seed: leave out -o and --format")
         path = sample_seeds_to_file(
-            checkpoint, seeds, output, fmt, device, nrow, label, truncation, outdir
+            checkpoint, seeds, output, fmt, device, nrow, label, truncation, outdir, ema=not no_ema
         )
     click.echo(str(path))
 
@@ -351,6 +369,7 @@ def sample_command(
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True,
               help="Frames generated at once.")  # fmt: skip
+@_raw_weights_option()
 def interpolate_command(
     checkpoint: str,
     seeds: str,
@@ -362,6 +381,7 @@ def interpolate_command(
     label: str | None,
     device: str,
     batch_size: int,
+    no_ema: bool,
 ) -> None:
     """A looping latent walk through the seeds' latents (spherical interpolation, back from
     the last seed to the first) as an animated GIF, or PNG frames with --png-frames. Each
@@ -372,7 +392,7 @@ def interpolate_command(
     with FeatureProgress(prefix="") as progress:
         path = interpolate_to_file(
             checkpoint, seeds, frames, output, png_frames, fps, truncation, label, device,
-            batch_size, lambda done, total: progress("frames", done, total),
+            batch_size, lambda done, total: progress("frames", done, total), ema=not no_ema,
         )  # fmt: skip
     click.echo(f"{path}: {frames} frames")
 
@@ -387,6 +407,7 @@ def interpolate_command(
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=16, show_default=True)
 @click.option("--max-image-pixels", type=click.IntRange(1, MAX_IMAGE_PIXELS_CEILING),
               default=None, help="Largest picture read, in pixels.")  # fmt: skip
+@_raw_weights_option()
 def translate_command(
     checkpoint: str,
     source: str,
@@ -395,6 +416,7 @@ def translate_command(
     device: str,
     batch_size: int,
     max_image_pixels: int | None,
+    no_ema: bool,
 ) -> None:
     """Translate a picture, or every picture of a folder (into a folder of the same names),
     with a pix2pix or CycleGAN checkpoint. Pictures of any size: each is resized to the
@@ -408,7 +430,7 @@ def translate_command(
     src = Path(source)
     if not src.exists():
         raise GanzooError(f"{source} does not exist")
-    translator = load(checkpoint, device=device)
+    translator = load(checkpoint, device=device, ema=not no_ema)
     if translator.use != "translate":
         raise wrong_use(checkpoint, translator, "translation")
     with FeatureProgress(prefix="") as progress:
@@ -431,8 +453,10 @@ def translate_command(
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=16, show_default=True)
 @click.option("--max-image-pixels", type=click.IntRange(1, MAX_IMAGE_PIXELS_CEILING),
               default=None, help="Largest picture read, in pixels.")  # fmt: skip
+@_raw_weights_option()
 def restore_command(checkpoint: str, image: str, mask: str, output: str, device: str,
-                    batch_size: int, max_image_pixels: int | None) -> None:  # fmt: skip
+                    batch_size: int, max_image_pixels: int | None,
+                    no_ema: bool) -> None:  # fmt: skip
     """Fill the white pixels of MASK in IMAGE (a picture or a folder) with an inpainting
     checkpoint; every other pixel is kept as it was."""
     from pathlib import Path
@@ -444,7 +468,7 @@ def restore_command(checkpoint: str, image: str, mask: str, output: str, device:
     src = Path(image)
     if not src.exists():
         raise GanzooError(f"{image} does not exist")
-    restorer = load(checkpoint, device=device)
+    restorer = load(checkpoint, device=device, ema=not no_ema)
     if restorer.use != "restore":
         raise wrong_use(checkpoint, restorer, "restoration")
     with FeatureProgress(prefix="") as progress:
@@ -477,6 +501,7 @@ def restore_command(checkpoint: str, image: str, mask: str, output: str, device:
     help=f"Largest reference image decoded (default {DEFAULT_MAX_IMAGE_PIXELS:,}).",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@_raw_weights_option()
 def eval_command(checkpoint: str, as_json: bool, **options: Any) -> None:
     """Measure a checkpoint against a dataset: FID, KID, precision/recall (images) or mode
     coverage (2D mixtures). Appends the result to the run's metrics.jsonl."""

@@ -259,8 +259,13 @@ def test_memory_budget_is_shared_in_order_and_a_large_task_runs_alone():
 
 CTRL_C_SCRIPT = textwrap.dedent(
     """
+    import signal
     import sys
     from ganzoo.core.data.store import DataRequest
+
+    # A job a non-interactive shell starts in the background (`cmd &`) inherits SIGINT as
+    # ignored, and Python then keeps ignoring it: this test sends a Ctrl-C, so take it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from ganzoo.plugins.datasets import folder
 
     def report(message):

@@ -139,6 +139,7 @@ def evaluate(
     max_reference: int = DEFAULT_MAX_REFERENCE,
     max_image_pixels: int | None = None,
     progress=None,
+    no_ema: bool = False,
 ) -> EvalResult:
     from ganzoo.api import load
 
@@ -163,7 +164,7 @@ def evaluate(
         raise ConfigError(f"dataset {spec!r} holds {entry.info.data_kind} data, not {data_kind}")
     train_seed, train_size = _training_request_values(ckpt)
 
-    generator = load(checkpoint, device=str(target))
+    generator = load(checkpoint, device=str(target), ema=not no_ema)
     shape = generator.data_shape
     if count * math.prod(shape) * 4 > MAX_EVAL_BYTES:
         raise ConfigError(

@@ -107,6 +107,7 @@ def interpolate_to_file(
     device: str = "auto",
     batch_size: int = 32,
     progress: Callable[[int, int], None] | None = None,
+    ema: bool = True,
 ) -> Path:
     """The walk as ``output`` (an animated GIF that loops forever) or, with ``png_frames``,
     as ``frame-0000.png`` ... in the folder ``output``."""
@@ -133,7 +134,7 @@ def interpolate_to_file(
         )
     check_writable_parent(path)
 
-    generator = load_sampler(checkpoint, device)
+    generator = load_sampler(checkpoint, device, ema)
     model = generator.checkpoint.get("model", "?")
     if generator.data_kind == "points":
         raise ConfigError(

@@ -97,11 +97,11 @@ def check_writable_parent(path: Path) -> None:
         raise ConfigError(f"cannot write in the output folder {parent}")
 
 
-def load_sampler(checkpoint: str, device: str):
+def load_sampler(checkpoint: str, device: str, ema: bool = True):
     """The checkpoint's generator; one line naming the right command for other families."""
     from ganzoo.api import load
 
-    generator = load(checkpoint, device=device)
+    generator = load(checkpoint, device=device, ema=ema)
     use = getattr(generator, "use", "noise")
     if use not in ("noise", "class"):
         command = "ganzoo translate" if use == "translate" else "ganzoo restore"
@@ -120,6 +120,7 @@ def sample_to_file(
     nrow: int | None = None,
     label: str | None = None,
     truncation: float = 1.0,
+    ema: bool = True,
 ) -> Path:
     check_int(count, "-n", 1, MAX_SAMPLES)
     check_seed(seed)
@@ -127,7 +128,7 @@ def sample_to_file(
     if nrow is not None:
         check_int(nrow, "--nrow", 1, MAX_SAMPLES)
     path, fmt = output_path(checkpoint, f"seed{seed}-n{count}", output, fmt)
-    generator = load_sampler(checkpoint, device)
+    generator = load_sampler(checkpoint, device, ema)
     index = resolve_class(generator, label, checkpoint)
     if fmt == "npy":
         batches = generator.iter_samples(count, seed=seed, label=index, truncation=truncation)
@@ -158,6 +159,7 @@ def sample_seeds_to_file(
     label: str | None = None,
     truncation: float = 1.0,
     outdir: str | None = None,
+    ema: bool = True,
 ) -> Path:
     """One sample per seed: a grid (``output``), an .npy, or ``seedNNNN.png`` files in
     ``outdir``. A conditional model without ``label`` makes one grid row per class."""
@@ -172,7 +174,7 @@ def sample_seeds_to_file(
         check_writable_parent(folder)
     else:
         path, fmt = output_path(checkpoint, f"seeds{seeds[0]}-n{len(seeds)}", output, fmt)
-    generator = load_sampler(checkpoint, device)
+    generator = load_sampler(checkpoint, device, ema)
     index = resolve_class(generator, label, checkpoint)
     if generator.data_kind == "points" and outdir is not None:
         raise ConfigError(

@@ -51,6 +51,9 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     ema: float = 0.0
+    # Warm the average up: decay min(ema, (1 + t) / (10 + t)) at step t, so early averages
+    # are not dominated by the random initial weights. Off for runs made before it existed.
+    ema_rampup: bool = False
     dataset_size: int | None = None
     log_every: int | None = None
     sample_every: int | None = None
@@ -105,6 +108,8 @@ class TrainConfig:
             raise ConfigError(f"--channels must be 1 or 3; got {self.channels}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
+        if not isinstance(self.ema_rampup, bool):
+            raise ConfigError("ema_rampup must be true or false")
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA; got {self.direction!r}")
         self.reg = check_reg(self.reg)

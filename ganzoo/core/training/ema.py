@@ -13,14 +13,24 @@ from torch import nn
 
 
 class EMA:
-    def __init__(self, module: nn.Module, decay: float) -> None:
+    """``decay`` per update; with ``rampup`` the decay at step t is min(decay, (1 + t) /
+    (10 + t)) (TensorFlow's ExponentialMovingAverage with num_updates), so the average
+    forgets the random initial weights quickly. It depends on the step alone: a resumed run
+    averages exactly as an uninterrupted one."""
+
+    def __init__(self, module: nn.Module, decay: float, rampup: bool = False) -> None:
         self.decay = decay
+        self.rampup = rampup
         self.module = copy.deepcopy(module).eval().requires_grad_(False)
 
+    def decay_at(self, step: int) -> float:
+        return min(self.decay, (1 + step) / (10 + step)) if self.rampup else self.decay
+
     @torch.no_grad()
-    def update(self, source: nn.Module) -> None:
+    def update(self, source: nn.Module, step: int = 0) -> None:
+        decay = self.decay_at(step)
         for average, current in zip(self.module.parameters(), source.parameters()):
-            average.lerp_(current.detach(), 1.0 - self.decay)
+            average.lerp_(current.detach(), 1.0 - decay)
         # Buffers (batch-norm statistics) are not averaged: the latest ones describe the
         # activations of the latest weights best.
         for average, current in zip(self.module.buffers(), source.buffers()):

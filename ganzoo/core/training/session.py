@@ -27,7 +27,7 @@ from ganzoo.core.checkpoints import Checkpoint
 from ganzoo.core.data.fields import default_dataset
 from ganzoo.core.data.store import DataRequest, parse_spec
 from ganzoo.core.device import resolve_device
-from ganzoo.core.errors import CheckpointError, ConfigError, DataError
+from ganzoo.core.errors import CheckpointError, ConfigError, DataError, GanzooError
 from ganzoo.core.training.augment import build_augment, resolve_augment
 from ganzoo.core.training.config import TrainConfig
 from ganzoo.core.training.run import RunPlan
@@ -164,6 +164,26 @@ def _apply_loss_defaults(values: dict[str, Any]) -> None:
         note(f"loss {loss!r} trains with {', '.join(applied)} unless told otherwise")
 
 
+DEFAULT_EMA = 0.999
+
+
+def _apply_ema_default(values: dict[str, Any]) -> None:
+    """EMA on by default for image families that name networks to average (decay 0.999,
+    warmed up); off for 2D points, where the raw generator is what the benchmarks measure.
+    An explicit ``ema`` (0 is ``--no-ema``) always wins; config.json records the choice."""
+    if values.get("ema_rampup") is None:
+        values["ema_rampup"] = True
+    if values.get("ema") is not None or not isinstance(values.get("dataset"), str):
+        return
+    catalog = get_catalog()
+    family = catalog.model(values["model"]).info
+    try:
+        kind = catalog.dataset(parse_spec(values["dataset"])[0]).info.data_kind
+    except GanzooError:
+        return  # an unknown dataset: reported, with suggestions, when the data are resolved
+    values["ema"] = DEFAULT_EMA if family.ema and kind == "image" else 0.0
+
+
 def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     values = dict(options)
     out = values.pop("out", None)
@@ -174,6 +194,7 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
         values["dataset"] = _absolute_path_spec(values["dataset"])
     values["model"] = model
     _apply_loss_defaults(values)
+    _apply_ema_default(values)
     # Resolved once here, so config.json records every option with its type and resume
     # reads them back strictly.
     values["augment"] = resolve_augment(values.get("augment"), get_catalog())

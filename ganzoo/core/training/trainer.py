@@ -69,7 +69,10 @@ class Trainer:
         self.fixed = self.batches.fixed(config.sample_count, config.seed + 2)
         self.emas = {}
         if config.ema > 0:
-            self.emas = {name: EMA(self.networks[name], config.ema) for name in self.info.ema}
+            self.emas = {
+                name: EMA(self.networks[name], config.ema, config.ema_rampup)
+                for name in self.info.ema
+            }
         self.regularizer = build_reg(config.reg)
         self.augment = plan.augment.to(device)
         self.step = 0
@@ -177,7 +180,7 @@ class Trainer:
                     metrics = self.train_step(ctx)
                     metrics.update(self.augment.diagnostics())
                     for name, ema in self.emas.items():
-                        ema.update(self.networks[name])
+                        ema.update(self.networks[name], self.step)
                     self.step += 1
                     self._accumulate(metrics)
                     if self.step % cfg.log_every == 0 or self.step == self.total:

@@ -182,6 +182,10 @@ RESUME_OVERRIDES = {
          "0 for 2D points).",
 )  # fmt: skip
 @click.option("--no-ema", "no_ema", is_flag=True, help="Keep no weight average (same as --ema 0).")
+@click.option("--init-from", type=click.Path(dir_okay=False), default=None,
+              help="Fine-tune from this checkpoint's weights (fresh optimisers).")  # fmt: skip
+@click.option("--freeze-d", type=int, default=None,
+              help="Fine-tune: keep D's first N weight layers (input side) frozen.")  # fmt: skip
 @click.option("--dataset-size", type=int, default=None, help="Samples for procedural sets.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder.")
 @click.option(

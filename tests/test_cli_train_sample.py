@@ -42,7 +42,7 @@ def test_train_writes_a_complete_run_folder(run_cli, tmp_path):
     assert records[-1]["step"] == 6
     assert {"d_loss", "g_loss", "d_real", "d_fake", "it_per_s", "epoch"} <= records[-1].keys()
     grids = sorted(p.name for p in (out / "samples").glob("*.png"))
-    assert grids == ["step-0000003.png", "step-0000006.png"]
+    assert grids == ["real.png", "step-0000003.png", "step-0000006.png"]
     # 64 fixed samples in an 8x8 grid of 16px images with 2px padding.
     assert Image.open(out / "samples" / "step-0000006.png").size == (8 * 18 + 2, 8 * 18 + 2)
     ckpts = sorted(p.name for p in (out / "checkpoints").glob("*.safetensors"))

@@ -97,3 +97,8 @@ def check_data_bytes(count: int, per_sample: int, what: str) -> None:
 
 def check_seed(value: Any, what: str = "--seed") -> int:
     return check_int(value, what, 0, MAX_SEED)
+
+
+# --freeze-d: D's first weight layers frozen when fine-tuning (the check against the real
+# network's depth comes when it is built).
+MAX_FREEZE_D = 64

@@ -12,6 +12,7 @@ from ganzoo.core.limits import (
     MAX_D_STEPS,
     MAX_DATASET_SIZE,
     MAX_EPOCHS,
+    MAX_FREEZE_D,
     MAX_IMAGE_PIXELS_CEILING,
     MAX_KEEP,
     MAX_LR,
@@ -67,6 +68,10 @@ class TrainConfig:
     reg: dict[str, Any] | None = None
     # An augmentation of what D sees, options resolved: {"name": "ada", "options": {...}}.
     augment: dict[str, Any] | None = None
+    # Fine-tuning: the checkpoint the weights came from (absolute path), and how many of
+    # D's first weight layers stay frozen.
+    init_from: str | None = None
+    freeze_d: int = 0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -108,6 +113,9 @@ class TrainConfig:
             raise ConfigError(f"--channels must be 1 or 3; got {self.channels}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
+        check_int(self.freeze_d, "--freeze-d", 0, MAX_FREEZE_D)
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            raise ConfigError("--init-from must be a checkpoint path")
         if not isinstance(self.ema_rampup, bool):
             raise ConfigError("ema_rampup must be true or false")
         if self.direction not in DIRECTIONS:

@@ -74,3 +74,13 @@ def save_preview(picture: Tensor | list[Tensor], path: Path, kind: str,
         width = min(len(row) for row in picture)
         return save_grid(torch.cat([row[:width] for row in picture]), path, nrow=width)
     return save_grid(picture, path)
+
+
+def save_real_grid(fixed: dict[str, Tensor], kind: str, folder: Path) -> Path | None:
+    """``samples/real.png``: the real images a family learns to make (``x``, or the targets
+    of a paired set), drawn once, so a person can set the samples beside them at a glance."""
+    images = fixed.get("x", fixed.get("target"))
+    path = folder / "real.png"
+    if kind != "image" or images is None or path.exists():
+        return None
+    return save_grid(images[:64], path)

@@ -30,6 +30,7 @@ from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError, DataError, GanzooError
 from ganzoo.core.training.augment import build_augment, resolve_augment
 from ganzoo.core.training.config import TrainConfig
+from ganzoo.core.training.finetune import freeze_first_layers, init_source, load_init_weights
 from ganzoo.core.training.run import RunPlan
 from ganzoo.core.training.run_folder import RunFolder, check_writable
 from ganzoo.core.training.trainer import Trainer, TrainResult
@@ -78,6 +79,14 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
     options = _class_count(model_entry, store, options)
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights
     model, _ = build_model(config.model, data_shape, options, catalog, sized=False)
+    if config.init_from is not None and folder is None:
+        # A resumed run takes every weight from its own checkpoint instead.
+        load_init_weights(model, init_source(config.init_from, config.model, model.config))
+        note(f"starting from the weights of {config.init_from}, with fresh optimisers")
+    for group in model_entry.info.optimizers:
+        if group.role == "discriminator":
+            for name in group.networks:
+                freeze_first_layers(model.network(name), config.freeze_d)
     step = build_step(model_entry, model)
     if folder is None:
         name = f"{config.model}-{parse_spec(config.dataset)[0]}"
@@ -193,6 +202,8 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     if values.get("dataset"):
         values["dataset"] = _absolute_path_spec(values["dataset"])
     values["model"] = model
+    if values.get("init_from"):
+        values["init_from"] = str(Path(values["init_from"]).expanduser().resolve())
     _apply_loss_defaults(values)
     _apply_ema_default(values)
     # Resolved once here, so config.json records every option with its type and resume

@@ -22,7 +22,7 @@ from ganzoo.core.progress import TrainingProgress
 from ganzoo.core.training.curves import save_loss_curves
 from ganzoo.core.training.ema import EMA
 from ganzoo.core.training.optimizers import build_optimizers
-from ganzoo.core.training.previews import default_rows, save_preview
+from ganzoo.core.training.previews import default_rows, save_preview, save_real_grid
 from ganzoo.core.training.regularizers import build_reg
 from ganzoo.core.training.run import RunPlan
 from ganzoo.core.training.state import restore_state, state_tensors
@@ -167,6 +167,7 @@ class Trainer:
             network.train()
         last_ckpt: Path | None = None
         last_samples: Path | None = None
+        save_real_grid(self.fixed, self.plan.store.kind, self.folder.samples_dir)
         previous = None
         try:
             previous = signal.signal(signal.SIGINT, self._on_sigint)

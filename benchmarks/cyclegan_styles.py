@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import io
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import machine
 from torch import Tensor, nn
 
 import ganzoo
@@ -173,19 +173,6 @@ def table(rows: list[tuple[str, ...]]) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{os.cpu_count()} logical CPUs ({cpu}), torch {torch.__version__}, "
-        f"{torch.get_num_threads()} torch thread(s), no GPU used"
-    )
 
 
 def main() -> None:

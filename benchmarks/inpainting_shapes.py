@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import io
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from machine import machine
 from safetensors import safe_open
 from torch import Tensor
 
@@ -125,19 +125,6 @@ def model_fill(generator: torch.nn.Module, image: Tensor, mask: Tensor, batch: i
         [generator(image[i : i + batch], mask[i : i + batch]) for i in range(0, len(image), batch)]
     )
     return composite(out, image, mask)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    threads = torch.get_num_threads()
-    return f"{os.cpu_count()} logical CPUs ({cpu}), torch {torch.__version__}, {threads} thread(s)"
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import io
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -39,6 +38,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import machine
 from safetensors import safe_open
 
 from ganzoo.core.build import build_model
@@ -83,21 +83,6 @@ def translate(generator: torch.nn.Module, sources: torch.Tensor, batch: int = 10
         generator(to_unit(sources[i : i + batch]) * 2 - 1) for i in range(0, len(sources), batch)
     ]
     return quantise(torch.cat(out))
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} logical CPUs ({cpu}), Python {platform.python_version()}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} torch thread(s), no GPU used"
-    )
 
 
 TASKS = {"AtoB": "edge map -> picture", "BtoA": "picture -> edge map"}

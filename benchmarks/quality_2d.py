@@ -19,7 +19,6 @@ import contextlib
 import io
 import math
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import machine
 
 import ganzoo
 from ganzoo.core.errors import TrainingError
@@ -102,21 +102,6 @@ def table(results: dict[tuple[str, str], list[dict[str, float]]], steps: dict[st
             f"| {sum(int(r['diverged']) for r in runs)} |"
         )
     return "\n".join(lines)
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} logical CPUs ({cpu}), Python {platform.python_version()}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} torch thread(s), no GPU used"
-    )
 
 
 def write_section(path: Path, section: str) -> None:

@@ -48,7 +48,13 @@ def _records(run):
 @pytest.mark.slow
 def test_kill_9_at_random_moments(tmp_path):
     reference = tmp_path / "reference"
-    _finish(_ganzoo("train", *ARGS, "--out", reference))
+    proc = _ganzoo("train", *ARGS, "--out", reference)
+    while not (reference / "config.json").exists() and proc.poll() is None:
+        time.sleep(0.01)
+    started = time.monotonic()
+    _finish(proc)
+    # How long training lasts on this machine now, so the kills can aim inside it.
+    training = max(0.2, time.monotonic() - started)
     final = f"step-{STEPS:07d}.safetensors"
 
     rng = random.Random(20261124)
@@ -63,7 +69,7 @@ def test_kill_9_at_random_moments(tmp_path):
             deadline = time.monotonic() + 120
             while not (run / "config.json").exists() and time.monotonic() < deadline:
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 2.0))
+            time.sleep(rng.uniform(0.0, 1.2 * training))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         checkpoints = RunFolder(run).checkpoints()

@@ -401,6 +401,25 @@ def interpolate_command(
     click.echo(f"{path}: {frames} frames")
 
 
+def _existing(path: str) -> Any:
+    from pathlib import Path
+
+    if not Path(path).exists():
+        raise GanzooError(f"{path} does not exist")
+    return Path(path)
+
+
+def _load_for_use(checkpoint: str, use: str, device: str, no_ema: bool) -> Any:
+    """The checkpoint's model, refused in one line unless its family is for ``use``."""
+    from ganzoo.api import load
+    from ganzoo.core.inference.translation import wrong_use
+
+    model = load(checkpoint, device=device, ema=not no_ema)
+    if model.use != use:
+        raise wrong_use(checkpoint, model, "translation" if use == "translate" else "restoration")
+    return model
+
+
 @cli.command("translate")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.argument("source", type=click.Path())
@@ -427,16 +446,11 @@ def translate_command(
     model's resolution and the result back to its own size."""
     from pathlib import Path
 
-    from ganzoo.api import load
-    from ganzoo.core.inference.translation import translate_paths, wrong_use
+    from ganzoo.core.inference.translation import translate_paths
     from ganzoo.core.progress import FeatureProgress
 
-    src = Path(source)
-    if not src.exists():
-        raise GanzooError(f"{source} does not exist")
-    translator = load(checkpoint, device=device, ema=not no_ema)
-    if translator.use != "translate":
-        raise wrong_use(checkpoint, translator, "translation")
+    src = _existing(source)
+    translator = _load_for_use(checkpoint, "translate", device, no_ema)
     with FeatureProgress(prefix="") as progress:
         done, skipped = translate_paths(
             translator, src, Path(output), direction, batch_size, max_image_pixels,
@@ -465,16 +479,11 @@ def restore_command(checkpoint: str, image: str, mask: str, output: str, device:
     checkpoint; every other pixel is kept as it was."""
     from pathlib import Path
 
-    from ganzoo.api import load
-    from ganzoo.core.inference.translation import restore_paths, wrong_use
+    from ganzoo.core.inference.translation import restore_paths
     from ganzoo.core.progress import FeatureProgress
 
-    src = Path(image)
-    if not src.exists():
-        raise GanzooError(f"{image} does not exist")
-    restorer = load(checkpoint, device=device, ema=not no_ema)
-    if restorer.use != "restore":
-        raise wrong_use(checkpoint, restorer, "restoration")
+    src = _existing(image)
+    restorer = _load_for_use(checkpoint, "restore", device, no_ema)
     with FeatureProgress(prefix="") as progress:
         done, skipped = restore_paths(
             restorer, src, Path(mask), Path(output), batch_size, max_image_pixels,

@@ -144,6 +144,55 @@ def _walk(folder: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
         yield Path(root), dirs, [f for f in files if not f.startswith(".")]
 
 
+def _destinations(source: Path, output: Path) -> list[tuple[Path, Path]]:
+    """(picture in, picture out) for a picture, or for every picture of a folder (the output
+    folder mirrors its names)."""
+    if source.is_dir():
+        if output.exists() and not output.is_dir():
+            raise ConfigError(f"{output} exists and is not a folder")
+        files = image_files(source)
+        if not files:
+            raise DataError(f"no pictures ({', '.join(EXTENSIONS)}) in {source}")
+        return [(f, output / f.relative_to(source)) for f in files]
+    if output.suffix.lower() not in EXTENSIONS:
+        raise ConfigError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
+    if not output.parent.is_dir():
+        raise ConfigError(f"output folder {output.parent} does not exist")
+    return [(source, output)]
+
+
+def _convert_batches(
+    jobs: list[tuple[Path, Path]],
+    read: Callable[[Path], Any],
+    run: Callable[[list[Any]], list[Image.Image]],
+    batch_size: int,
+    single: bool,
+    progress: Callable[[int, int], None],
+    report: Callable[[str], None],
+) -> tuple[int, int]:
+    """Read, run in batches on the device, write: (done, skipped). An unreadable input is
+    fatal for a single picture, skipped and reported in a folder."""
+    done = skipped = 0
+    for start in range(0, len(jobs), batch_size):
+        items, outputs = [], []
+        for src, dst in jobs[start : start + batch_size]:
+            try:
+                items.append(read(src))
+                outputs.append(dst)
+            except DataError as exc:
+                if single:
+                    raise
+                skipped += 1
+                report(f"skipped: {exc}")
+        if items:
+            for dst, result in zip(outputs, run(items)):
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                write_image(result, dst)
+            done += len(items)
+        progress(min(start + batch_size, len(jobs)), len(jobs))
+    return done, skipped
+
+
 def translate_paths(
     translator: Translator,
     source: Path,
@@ -157,38 +206,13 @@ def translate_paths(
     """A picture -> a picture, or a folder -> a folder of the same names. Returns (done,
     skipped); unreadable pictures in a folder are skipped and reported, never fatal."""
     translator.network(direction)  # a wrong direction fails before any file is read
-    if source.is_dir():
-        if output.exists() and not output.is_dir():
-            raise ConfigError(f"{output} exists and is not a folder")
-        files = image_files(source)
-        if not files:
-            raise DataError(f"no pictures ({', '.join(EXTENSIONS)}) in {source}")
-        pairs = [(f, output / f.relative_to(source)) for f in files]
-    else:
-        if output.suffix.lower() not in EXTENSIONS:
-            raise ConfigError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
-        if not output.parent.is_dir():
-            raise ConfigError(f"output folder {output.parent} does not exist")
-        pairs = [(source, output)]
-    done = skipped = 0
-    for start in range(0, len(pairs), batch_size):
-        chunk, images = [], []
-        for src, dst in pairs[start : start + batch_size]:
-            try:
-                images.append(read_image(src, translator.channels, max_pixels))
-                chunk.append(dst)
-            except DataError as exc:
-                if len(pairs) == 1:
-                    raise
-                skipped += 1
-                report(f"skipped: {exc}")
-        if images:
-            for dst, result in zip(chunk, translator.translate_images(images, direction)):
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                write_image(result, dst)
-            done += len(images)
-        progress(min(start + batch_size, len(pairs)), len(pairs))
-    return done, skipped
+    jobs = _destinations(source, output)
+    return _convert_batches(
+        jobs,
+        lambda src: read_image(src, translator.channels, max_pixels),
+        lambda images: translator.translate_images(images, direction),
+        batch_size, len(jobs) == 1, progress, report,
+    )  # fmt: skip
 
 
 def _partner(mask_dir: Path, relative: Path) -> Path | None:
@@ -219,53 +243,29 @@ def restore_paths(
     in a folder, unreadable pictures and pictures without a mask are skipped and reported."""
     if not mask.exists():
         raise ConfigError(f"--mask {mask} does not exist")
-    shared = None
-    if source.is_dir():
-        if output.exists() and not output.is_dir():
-            raise ConfigError(f"{output} exists and is not a folder")
-        files = image_files(source)
-        if not files:
-            raise DataError(f"no pictures ({', '.join(EXTENSIONS)}) in {source}")
-        if not mask.is_dir():
-            shared = read_image(mask, 1, max_pixels)
-        jobs = [(f, None if shared else _partner(mask, f.relative_to(source)),
-                 output / f.relative_to(source)) for f in files]  # fmt: skip
-    else:
-        if mask.is_dir():
-            raise ConfigError(f"--mask {mask} is a folder; a single picture needs a mask picture")
-        if output.suffix.lower() not in EXTENSIONS:
-            raise ConfigError(f"-o {output}: name a picture file ({', '.join(EXTENSIONS)})")
-        if not output.parent.is_dir():
-            raise ConfigError(f"output folder {output.parent} does not exist")
-        jobs = [(source, mask, output)]
-    single = len(jobs) == 1 and not source.is_dir()
-    done = skipped = 0
-    for start in range(0, len(jobs), batch_size):
-        chunk, images, masks = [], [], []
-        for src, hole_path, dst in jobs[start : start + batch_size]:
-            try:
-                if shared is None and hole_path is None:
-                    raise DataError(f"no mask for {src.relative_to(source)} in {mask}")
-                image = read_image(src, restorer.channels, max_pixels)
-                hole = shared if shared is not None else read_image(hole_path, 1, max_pixels)
-                if single and hole.size != image.size:
-                    raise ConfigError(
-                        f"the mask is {hole.size[0]}x{hole.size[1]}, the picture "
-                        f"{image.size[0]}x{image.size[1]}; they must be the same size"
-                    )
-            except DataError as exc:
-                if single:
-                    raise
-                skipped += 1
-                report(f"skipped: {exc}")
-                continue
-            images.append(image)
-            masks.append(hole)
-            chunk.append(dst)
-        if images:
-            for dst, result in zip(chunk, restorer.restore_images(images, masks)):
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                write_image(result, dst)
-            done += len(images)
-        progress(min(start + batch_size, len(jobs)), len(jobs))
-    return done, skipped
+    single = not source.is_dir()
+    if single and mask.is_dir():
+        raise ConfigError(f"--mask {mask} is a folder; a single picture needs a mask picture")
+    jobs = _destinations(source, output)
+    shared = None if single or mask.is_dir() else read_image(mask, 1, max_pixels)
+
+    def read(src: Path) -> tuple[Image.Image, Image.Image]:
+        if single:
+            hole_path = mask
+        elif shared is None:
+            hole_path = _partner(mask, src.relative_to(source))
+            if hole_path is None:
+                raise DataError(f"no mask for {src.relative_to(source)} in {mask}")
+        image = read_image(src, restorer.channels, max_pixels)
+        hole = shared if shared is not None else read_image(hole_path, 1, max_pixels)
+        if single and hole.size != image.size:
+            raise ConfigError(
+                f"the mask is {hole.size[0]}x{hole.size[1]}, the picture "
+                f"{image.size[0]}x{image.size[1]}; they must be the same size"
+            )
+        return image, hole
+
+    def run(pairs: list[tuple[Image.Image, Image.Image]]) -> list[Image.Image]:
+        return restorer.restore_images([p for p, _ in pairs], [h for _, h in pairs])
+
+    return _convert_batches(jobs, read, run, batch_size, single, progress, report)

@@ -36,6 +36,8 @@ KIND_ALIASES = {
     "augment": "augment",
     "augmentation": "augment",
     "augmentations": "augment",
+    "preset": "preset",
+    "presets": "preset",
 }
 
 
@@ -72,12 +74,12 @@ def cli() -> None:
     "--kind",
     "kind",
     type=click.Choice(sorted(KIND_ALIASES)),
-    help="Only this kind: model, loss, dataset, metric or augment.",
+    help="Only this kind: model, loss, dataset, metric, augment or preset.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_command(pattern: str | None, kind: str | None, as_json: bool) -> None:
-    """List registered models, losses, dataset sources, metrics and augmentations, and their
-    plugins.
+    """List registered models, losses, dataset sources, metrics, augmentations and presets,
+    and their plugins.
 
     PATTERN is a shell-style wildcard on the name, e.g. 'dc*'.
     """
@@ -144,22 +146,54 @@ RESUME_OVERRIDES = {
 }
 
 
-@cli.command("train")
+class _TrainCommand(click.Command):
+    """``train --help`` ends with the registered presets, read when the help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        from ganzoo.zoo.catalog import get_catalog
+
+        rows = []
+        for entry in get_catalog().entries("preset"):
+            info = entry.info
+            where = f"on {', '.join(info.datasets)}" if info.datasets else "(only with --preset)"
+            rows.append((entry.name, f"{', '.join(info.models)} {where}: {info.summary()}"))
+        if rows:
+            with formatter.section("Presets"):
+                formatter.write_text(
+                    "The preset matching the model and data is used unless --preset names "
+                    "another or 'none'; flags you give always win. `ganzoo list --kind preset "
+                    "--json` shows what each was measured to do."
+                )
+                formatter.write_paragraph()
+                formatter.write_dl(rows)
+
+
+@cli.command("train", cls=_TrainCommand)
 @click.argument("model", required=False)
+@click.option(
+    "--preset", default=None,
+    help="Settings that work for the model and data (chosen by default when they match; "
+    "'none' for plain defaults).",
+)  # fmt: skip
 @click.option("--dataset", "-d", default=None, help="Dataset spec: folder:PATH, shapes, ring8...")
 @click.option("--loss", "-l", default=None, help="Loss name (the family's; non-saturating).")
 @click.option("--resolution", "-r", type=int, default=None, help="Image size (model default).")
 @click.option("--channels", "-c", type=int, default=3, show_default=True, help="1 or 3.")
 @click.option("--option", "-o", "options", multiple=True, help="Model option KEY=VALUE.")
 @click.option("--loss-option", "loss_options", multiple=True, help="Loss option KEY=VALUE.")
-@click.option("--steps", type=int, default=None, help="Generator steps (default 2000).")
+@click.option("--steps", type=int, default=None, help="Generator steps (2000; the preset's).")
 @click.option("--epochs", type=float, default=None, help="Passes over the data, not --steps.")
-@click.option("--batch-size", "-b", type=int, default=64, show_default=True, help="Batch size.")
+@click.option("--batch-size", "-b", type=int, default=None, help="Batch size (64; the preset's).")
 @click.option("--d-steps", type=int, default=None, help="D steps per G step (1; the loss's own).")
 @click.option("--lr-g", type=float, default=None, help="Adam lr of G's (the loss's; family's).")
 @click.option("--lr-d", type=float, default=None, help="Adam lr of D's (the loss's; family's).")
 @click.option("--beta1", type=float, default=None, help="Adam beta1 (the loss's; family's).")
 @click.option("--beta2", type=float, default=None, help="Adam beta2 (the loss's; family's).")
+@click.option(
+    "--lr-decay", type=float, default=None, metavar="FRACTION",
+    help="Learning rates fall linearly to 0 over this last fraction of the run (0: off).",
+)  # fmt: skip
 @click.option(
     "--reg", default=None,
     help="Lazy regulariser on D, any loss: r1 or r1:gamma=10,every=16.",

@@ -72,8 +72,13 @@ def test_plugins_shows_it_ok_with_its_hooks() -> None:
     assert record["module"] == "ganzoo_plugin_example.plugin"
     assert record["status"] == "ok"
     assert record["errors"] == []
-    assert record["hooks"] == ["register_losses", "register_models"]
-    assert record["provides"] == ["loss:least-squares-r1", "model:tinyconv", "model:tinyada"]
+    assert record["hooks"] == ["register_losses", "register_models", "register_presets"]
+    assert record["provides"] == [
+        "loss:least-squares-r1",
+        "model:tinyconv",
+        "model:tinyada",
+        "preset:tinyconv-r1",
+    ]
 
 
 def test_registration_imports_neither_torch_nor_the_networks() -> None:
@@ -526,3 +531,23 @@ def test_tinyada_works_with_a_penalty_and_a_regulariser(tmp_path: Path, run_cli)
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert record["penalty"] > 0 and record["r1"] > 0
     assert {"p", "rt", "d_real_out", "d_fake_out"} <= set(record)
+
+
+def test_a_plugin_preset_is_listed_and_used(tmp_path: Path, run_cli) -> None:
+    listed = run_cli("list", "--kind", "preset", "--json")
+    assert listed.code == 0, listed.err
+    preset = {p["name"]: p for p in json.loads(listed.out)}["tinyconv-r1"]
+    assert preset["plugin"] == "example" and preset["datasets"] == []
+    out = tmp_path / "run"
+    args = ("train", "tinyconv", "--preset", "tinyconv-r1", "-r", "16", "--steps", "2", "-b", "8")
+    result = run_cli(*args, "--dataset-size", "32", "--loss-option", "r1=0.5", "--out", out)
+    assert result.code == 0, result.err
+    config = json.loads((out / "config.json").read_text())["train"]
+    assert config["preset"] == "tinyconv-r1" and config["loss"] == "least-squares-r1"
+    assert float(config["loss_options"]["r1"]) == 0.5  # the flag beat the preset
+    assert config["lr_g"] == 2e-4
+    # Named only: the plugin's preset is nobody's default.
+    plain = run_cli("train", "tinyconv", "-r", "16", "--steps", "1", "-b", "8",
+                    "--dataset-size", "16", "--out", tmp_path / "plain")  # fmt: skip
+    assert plain.code == 0, plain.err
+    assert json.loads((tmp_path / "plain" / "config.json").read_text())["train"]["preset"] is None

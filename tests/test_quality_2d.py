@@ -13,21 +13,6 @@ from ganzoo.core.training.session import start_run
 from ganzoo.plugins.datasets.toy2d import mode_means
 from ganzoo.plugins.metrics.modes import LITERATURE_SAMPLES, mode_coverage
 
-# Settings for ring8 that captured >= 7 of 8 modes (8 on 9 of them) with >= 81% high-quality
-# samples on each of seeds 0-9 in tuning (docs/benchmarks.md). latent_dim=2 is PacGAN's z size
-# for the 2D sets; with the model's default of 64 (meant for images) or the default lr of 2e-4,
-# 4,000 steps left some seeds with no high-quality sample at all.
-RING8_SETTINGS = {
-    "dataset": "ring8",
-    "steps": 4000,
-    "batch_size": 64,
-    "lr_g": 5e-4,
-    "lr_d": 5e-4,
-    "beta1": 0.5,
-    "beta2": 0.999,
-    "model_options": {"latent_dim": 2},
-}
-
 
 def points_at(means: torch.Tensor, counts: list[int], jitter: float, seed: int = 0):
     """``counts[i]`` points at ``means[i]`` plus isotropic noise of std ``jitter``."""
@@ -94,12 +79,15 @@ def one_thread():
 
 
 @pytest.mark.slow
-def test_mlp_learns_ring8(tmp_path, one_thread):
-    """About 20 s on a 2-core CPU: 4,000 steps of the non-saturating GAN."""
-    result = start_run("mlp", {**RING8_SETTINGS, "seed": 0, "out": str(tmp_path)})
+def test_mlp_learns_ring8_with_no_flags(tmp_path, one_thread):
+    """What ``ganzoo train mlp --dataset ring8`` trains (the preset decides: 4,000 steps of
+    the non-saturating GAN, about 20 s on a 2-core CPU). Seed 0 gave 8 modes and 95 %
+    high-quality samples here; the bounds leave room for another CPU's arithmetic."""
+    result = start_run("mlp", {"dataset": "ring8", "seed": 0, "out": str(tmp_path)})
+    assert result.step == 4000
     generator = ganzoo.load(str(result.checkpoint))
     samples = generator.sample(LITERATURE_SAMPLES, seed=0)
     means, std = mode_means("ring8")
     coverage = mode_coverage(samples, means, std)
-    assert coverage["modes"] >= 6, coverage
-    assert coverage["high_quality"] >= 50.0, coverage
+    assert coverage["modes"] >= 7, coverage
+    assert coverage["high_quality"] >= 85.0, coverage

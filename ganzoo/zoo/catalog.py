@@ -1,5 +1,5 @@
-"""The catalog: every model, loss, dataset source, metric and augmentation the loaded plugins
-registered.
+"""The catalog: every model, loss, dataset source, metric, augmentation and preset the loaded
+plugins registered.
 
 Each plugin's hooks are called one plugin at a time with a ``register`` callback that
 records attribution, checks every field of each descriptor (so nothing a plugin registers
@@ -21,17 +21,19 @@ from typing import Any
 from ganzoo.core.errors import UnknownNameError
 from ganzoo.zoo.descriptors import AugmentInfo, DatasetInfo, LossInfo, MetricInfo, ModelInfo
 from ganzoo.zoo.plugins import fail, load_plugins, new_plugin_manager
+from ganzoo.zoo.presets import PresetInfo, match_rank
 from ganzoo.zoo.reasons import describe, is_interrupt
 from ganzoo.zoo.records import PluginRecord
 from ganzoo.zoo.validation import check_descriptor
 
-KINDS = ("model", "loss", "dataset", "metric", "augment")
+KINDS = ("model", "loss", "dataset", "metric", "augment", "preset")
 _HOOKS = {
     "register_models": ("model", ModelInfo),
     "register_losses": ("loss", LossInfo),
     "register_datasets": ("dataset", DatasetInfo),
     "register_metrics": ("metric", MetricInfo),
     "register_augmentations": ("augment", AugmentInfo),
+    "register_presets": ("preset", PresetInfo),
 }
 
 # How an error names a kind.
@@ -62,6 +64,14 @@ class Entry:
             "distribution": self.plugin.distribution,
             "version": self.plugin.version,
         }
+        if self.kind == "preset":
+            out.update(
+                models=list(self.info.models),
+                datasets=list(self.info.datasets),
+                settings={k: _plain(v) for k, v in self.info.settings.items()},
+                flags=self.info.summary(),
+                evidence=self.info.evidence,
+            )
         options = getattr(self.info, "options", ())
         if options:
             out["options"] = [o.as_dict() for o in options]
@@ -94,6 +104,10 @@ class Entry:
         if defaults:
             out["train_defaults"] = dict(defaults)
         return out
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
 
 
 class DuplicateNameError(Exception):
@@ -238,6 +252,22 @@ class Catalog:
 
     def augment(self, name: str) -> Entry:
         return self.get("augment", name)
+
+    def preset(self, name: str) -> Entry:
+        return self.get("preset", name)
+
+    def default_preset(self, model: str, dataset: str, data_kind: str) -> Entry | None:
+        """The preset for this model on this data: one made for the data set by name beats one
+        for its data kind; among equals, the first by name."""
+        ranked = [
+            (match_rank(e.info, model, dataset, data_kind), e.name, e)
+            for e in self._entries["preset"].values()
+        ]
+        ranked = [r for r in ranked if r[0] > 0]
+        if not ranked:
+            return None
+        best = max(r[0] for r in ranked)
+        return min((r for r in ranked if r[0] == best), key=lambda r: r[1])[2]
 
 
 _CATALOG: Catalog | None = None

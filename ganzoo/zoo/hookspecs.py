@@ -31,3 +31,8 @@ def register_metrics(register):
 @hookspec
 def register_augmentations(register):
     """Register augmentations of what D sees: ``register(AugmentInfo(...))`` once each."""
+
+
+@hookspec
+def register_presets(register):
+    """Register training settings that work: ``register(PresetInfo(...))`` once each."""

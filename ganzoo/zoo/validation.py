@@ -13,6 +13,7 @@ from typing import Any
 from ganzoo.core.data.fields import check_field_names
 from ganzoo.zoo.descriptors import Option, check_train_defaults
 from ganzoo.zoo.families import check_family
+from ganzoo.zoo.presets import check_preset
 
 _SCALARS = (str, int, float, bool, type(None))
 _DATA_KINDS = ("image", "points")
@@ -88,6 +89,9 @@ def check_descriptor(info: Any, kind: str) -> None:
     _check_name(info.name, f"{kind} name")
     owner = f"{kind} {info.name!r}"
     _require(info.kind == kind, owner, f"kind must be {kind!r}", info.kind)
+    if kind == "preset":
+        check_preset(info)
+        return
     factory = info.factory
     _require(
         callable(factory) or (isinstance(factory, str) and ":" in factory),

@@ -6,6 +6,7 @@ them, so ``ganzoo list`` never imports torch or builds a network because of this
 
 from ganzoo import hookimpl
 from ganzoo.zoo.descriptors import LossInfo, ModelInfo, Option
+from ganzoo.zoo.presets import PresetInfo
 
 # tinyconv and tinyada build the same networks from the same options.
 _NETWORK_OPTIONS = (
@@ -96,5 +97,25 @@ def register_losses(register):
             ),
             formula="D: min ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²];  G: min ½E[(D(G(z)) - c)²]",
             reference="Mao et al. 2017, Least Squares Generative Adversarial Networks",
+        )
+    )
+
+
+@hookimpl
+def register_presets(register):
+    # Named only (no ``datasets``): a plugin's preset becomes a default only where its
+    # author measured that it works. This one shows the mechanism; it makes no quality claim.
+    register(
+        PresetInfo(
+            name="tinyconv-r1",
+            description="tinyconv with this plugin's least-squares loss and an R1 penalty",
+            models=("tinyconv", "tinyada"),
+            settings={
+                "loss": "least-squares-r1",
+                "loss_options": {"r1": 1.0},
+                "lr_g": 2e-4,
+                "lr_d": 2e-4,
+            },
+            evidence="an example of a plugin's preset: not tuned, no quality claim",
         )
     )

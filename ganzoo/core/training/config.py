@@ -52,6 +52,8 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     ema: float = 0.0
+    # The learning rates fall in a straight line to 0 over this last fraction of the run.
+    lr_decay: float = 0.0
     # Warm the average up: decay min(ema, (1 + t) / (10 + t)) at step t, so early averages
     # are not dominated by the random initial weights. Off for runs made before it existed.
     ema_rampup: bool = False
@@ -72,6 +74,9 @@ class TrainConfig:
     # D's first weight layers stay frozen.
     init_from: str | None = None
     freeze_d: int = 0
+    # The preset whose settings filled what the user left unset (None: no preset applied);
+    # a record only: the settings themselves are saved above.
+    preset: str | None = None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -114,6 +119,8 @@ class TrainConfig:
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
         check_int(self.freeze_d, "--freeze-d", 0, MAX_FREEZE_D)
+        if self.preset is not None and not isinstance(self.preset, str):
+            raise ConfigError("preset must be a preset name")
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ConfigError("--init-from must be a checkpoint path")
         if not isinstance(self.ema_rampup, bool):
@@ -172,6 +179,7 @@ _FLOAT_RANGES = {
     "beta1": (0.0, 1.0, False, True),
     "beta2": (0.0, 1.0, False, True),
     "ema": (0.0, 1.0, False, True),
+    "lr_decay": (0.0, 1.0, False, False),
 }
 
 

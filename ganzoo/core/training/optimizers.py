@@ -39,3 +39,23 @@ def build_optimizers(
         lr, betas = group_settings(group, config)
         out[group.name] = torch.optim.Adam(params[group.name], lr=lr, betas=betas)
     return out
+
+
+def decay_factor(step: int, total: int, fraction: float) -> float:
+    """The learning-rate multiplier at ``step`` of ``total``: 1, then down in a straight line
+    to 0 over the last ``fraction`` of the run (pix2pix's and CycleGAN's schedule, there half
+    of the epochs). A function of the step alone, so a resumed run follows the same curve."""
+    if fraction <= 0:
+        return 1.0
+    start = total * (1.0 - fraction)
+    if step < start:
+        return 1.0
+    return max(0.0, (total - step) / max(total - start, 1e-12))
+
+
+def set_lr_factor(
+    optimizers: dict[str, torch.optim.Optimizer], base: dict[str, float], factor: float
+) -> None:
+    for name, optimizer in optimizers.items():
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = base[name] * factor

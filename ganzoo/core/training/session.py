@@ -31,6 +31,7 @@ from ganzoo.core.errors import CheckpointError, ConfigError, DataError, GanzooEr
 from ganzoo.core.training.augment import build_augment, resolve_augment
 from ganzoo.core.training.config import TrainConfig
 from ganzoo.core.training.finetune import freeze_first_layers, init_source, load_init_weights
+from ganzoo.core.training.presets import apply_preset
 from ganzoo.core.training.run import RunPlan
 from ganzoo.core.training.run_folder import RunFolder, check_writable
 from ganzoo.core.training.trainer import Trainer, TrainResult
@@ -204,6 +205,7 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     values["model"] = model
     if values.get("init_from"):
         values["init_from"] = str(Path(values["init_from"]).expanduser().resolve())
+    preset_note = apply_preset(values, get_catalog())
     _apply_loss_defaults(values)
     _apply_ema_default(values)
     # Resolved once here, so config.json records every option with its type and resume
@@ -214,6 +216,8 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
         check_writable(out)
     trainer = _prepare(config, None, out)
     _write_config(trainer)
+    if preset_note:
+        note(preset_note)
     return trainer.run()
 
 

@@ -21,7 +21,7 @@ from ganzoo.core.interfaces import Generator
 from ganzoo.core.progress import TrainingProgress
 from ganzoo.core.training.curves import save_loss_curves
 from ganzoo.core.training.ema import EMA
-from ganzoo.core.training.optimizers import build_optimizers
+from ganzoo.core.training.optimizers import build_optimizers, decay_factor, set_lr_factor
 from ganzoo.core.training.previews import default_rows, save_preview, save_real_grid
 from ganzoo.core.training.regularizers import build_reg
 from ganzoo.core.training.run import RunPlan
@@ -47,6 +47,7 @@ class Trainer:
         self.model = plan.model.to(device)
         self.networks = {name: self.model.network(name) for name in self.info.networks}
         self.optimizers = build_optimizers(self.model, self.info.optimizers, config)
+        self.base_lr = {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}
         self.train_step = plan.step
         # The step sized its state for the model before it moved; size it again on the
         # training device (a restore, if any, comes after).
@@ -178,6 +179,9 @@ class Trainer:
             with TrainingProgress(self.total, self.step, cfg.log_every, title) as progress:
                 while self.step < self.total and not self._stop_requested:
                     ctx.step = self.step
+                    if cfg.lr_decay > 0:
+                        factor = decay_factor(self.step, self.total, cfg.lr_decay)
+                        set_lr_factor(self.optimizers, self.base_lr, factor)
                     metrics = self.train_step(ctx)
                     metrics.update(self.augment.diagnostics())
                     for name, ema in self.emas.items():

@@ -28,15 +28,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 from machine import machine
+from report import command_line
 from torch import Tensor, nn
 
 import ganzoo
@@ -224,9 +222,7 @@ def main() -> None:
     rows = evaluate(translator, classifiers, (a, b), reference)
     wall = time.perf_counter() - start
 
-    python = os.path.relpath(sys.executable)
-    python = "python" if python.startswith("..") else python
-    command = " ".join([python, *map(shlex.quote, sys.argv)])
+    command = command_line()
     print()
     print(f"Command: `{command}`; wall time {wall:.0f} s ({wall / 60:.1f} min).")
     print(f"Machine: {machine()}.")

@@ -25,9 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from machine import machine
+from report import command_line
 from safetensors import safe_open
 from torch import Tensor
 
@@ -203,9 +201,7 @@ def main() -> None:
             f"| {psnr[~rect].mean():.2f} |"
         )
     table = "\n".join(lines)
-    python = os.path.relpath(sys.executable)
-    python = "python" if python.startswith("..") else python
-    command = " ".join([python, *map(shlex.quote, sys.argv)])
+    command = command_line()
     section = "\n".join(
         [
             f"Command: `{command}`",

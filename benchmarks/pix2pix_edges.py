@@ -30,15 +30,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 from machine import machine
+from report import command_line
 from safetensors import safe_open
 
 from ganzoo.core.build import build_model
@@ -168,9 +166,7 @@ def main() -> None:
                 rows.append((TASKS[direction], direction, name, scores(prediction, truth)))
     wall = time.perf_counter() - start
 
-    python = os.path.relpath(sys.executable)
-    python = "python" if python.startswith("..") else python
-    command = " ".join([python, *map(shlex.quote, sys.argv)])
+    command = command_line()
     trained = ", ".join(f"{d} {t / 60:.1f} min" for d, t in times.items())
     lines = [
         f"Command: `{command}`",

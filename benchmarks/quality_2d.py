@@ -25,16 +25,13 @@ import concurrent.futures
 import contextlib
 import io
 import math
-import os
-import shlex
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 from machine import machine
-from report import mean_se, write_section
+from report import command_line, mean_se, write_section
 
 import ganzoo
 from ganzoo.core.errors import TrainingError
@@ -203,9 +200,7 @@ def main() -> None:
             )
     wall = time.perf_counter() - start
 
-    python = os.path.relpath(sys.executable)
-    python = "python" if python.startswith("..") else python
-    command = " ".join([python, *map(shlex.quote, sys.argv)])
+    command = command_line()
     rows = table(results)
     settings = ", ".join(f"{k}={v}" for k, v in SETTINGS.items())
     lines = [

@@ -4,6 +4,9 @@ marked section of docs/benchmarks.md while keeping the text around it."""
 from __future__ import annotations
 
 import math
+import os
+import shlex
+import sys
 from pathlib import Path
 
 
@@ -30,3 +33,11 @@ def write_section(path: Path, name: str, section: str, heading: str | None = Non
         text = f"{lead}{title}{block}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def command_line() -> str:
+    """This script's command as a reader would type it again (the venv's python relative to
+    the working directory, or plain ``python`` outside it)."""
+    python = os.path.relpath(sys.executable)
+    python = "python" if python.startswith("..") else python
+    return " ".join([python, *map(shlex.quote, sys.argv)])

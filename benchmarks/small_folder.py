@@ -34,7 +34,6 @@ import contextlib
 import importlib.util
 import io
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from typing import Any
 
 import torch
 from machine import machine
-from report import mean_se, write_section
+from report import command_line, mean_se, write_section
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from paintings import make_paintings  # noqa: E402
@@ -216,9 +215,7 @@ def main() -> None:
                 )
     wall = time.perf_counter() - start
 
-    python = os.path.relpath(sys.executable)
-    python = "python" if python.startswith("..") else python
-    command = " ".join([python, *map(shlex.quote, sys.argv)])
+    command = command_line()
     rows = table(results, {name: model for name, (model, _) in recipe.items()}, args.steps)
     section = "\n".join(
         [

@@ -1,13 +1,15 @@
 """Mode coverage of the built-in MLP GAN on ring8 and grid25, beside the published tables.
 
     .venv/bin/python benchmarks/quality_2d.py [--seeds 10] [--recipes defaults,losses]
-        [--losses a,b] [--steps-ring 4000] [--steps-grid 6000] [--workers 1]
+        [--losses a,b] [--settings JSON] [--steps-ring 4000] [--steps-grid 6000] [--workers 1]
         [--out docs/benchmarks.md] [--section quality_2d] [--threads 1]
 
 Recipe ``defaults`` trains exactly what ``ganzoo train mlp --dataset ring8 --seed S`` trains:
 no setting but the data set and the seed, so the preset that matches decides the rest.
 Recipe ``losses`` trains every registered loss (or ``--losses``) with fixed settings
-(``SETTINGS``, no preset) and ``--steps-ring`` / ``--steps-grid`` steps.
+(``SETTINGS``, no preset) and ``--steps-ring`` / ``--steps-grid`` steps. ``--settings JSON``
+adds recipe ``custom``: those training settings (``start_run`` keys; ``steps`` defaults to
+``--steps-ring`` / ``--steps-grid``), no preset, to measure a candidate preset.
 
 Each run's final checkpoint gives 2,500 samples (``ganzoo.load(ckpt).sample(2500, seed=0)``),
 scored with ``mode_coverage``: modes captured, % high-quality samples (within 3 std of the
@@ -24,6 +26,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import io
+import json
 import math
 import tempfile
 import time
@@ -51,6 +54,7 @@ SETTINGS = {
 }
 DATASETS = ("ring8", "grid25")
 DEFAULTS = "defaults"
+CUSTOM = "custom"
 
 # Published rows, mean ± standard error where the paper gives one: (ring8 modes, ring8 % HQ,
 # grid25 modes, grid25 % HQ). PacGAN: Lin et al. 2018 (NeurIPS, arXiv:1712.04086), Table 1,
@@ -68,19 +72,22 @@ PUBLISHED = (
 )
 
 
-def recipe_options(dataset: str, recipe: str, steps: int) -> dict:
-    """``defaults``: only the data set (the preset decides); a loss name: ``SETTINGS``."""
+def recipe_options(dataset: str, recipe: str, steps: int, custom: str) -> dict:
+    """``defaults``: only the data set (the preset decides); ``custom``: the ``--settings``
+    JSON, no preset; a loss name: ``SETTINGS``."""
     if recipe == DEFAULTS:
         return {"dataset": dataset}
+    if recipe == CUSTOM:
+        return {"steps": steps, **json.loads(custom), "dataset": dataset, "preset": "none"}
     return {**SETTINGS, "dataset": dataset, "loss": recipe, "steps": steps, "preset": "none"}
 
 
-def train_and_score(job: tuple[str, str, int, int, int]) -> dict[str, float]:
-    dataset, recipe, seed, steps, threads = job
+def train_and_score(job: tuple[str, str, int, int, int, str]) -> dict[str, float]:
+    dataset, recipe, seed, steps, threads, custom = job
     torch.set_num_threads(threads)
     means, std = mode_means(dataset)
     with tempfile.TemporaryDirectory() as tmp:
-        options = {**recipe_options(dataset, recipe, steps), "seed": seed, "out": tmp}
+        options = {**recipe_options(dataset, recipe, steps, custom), "seed": seed, "out": tmp}
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # the progress lines
                 result = start_run("mlp", options)
@@ -162,6 +169,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per cell")
     parser.add_argument("--recipes", default=DEFAULTS, help="defaults, losses or both")
     parser.add_argument("--losses", default=None, help="comma-separated; default: every loss")
+    parser.add_argument(
+        "--settings",
+        default=None,
+        help="recipe 'custom': training settings as JSON, e.g. "
+        '\'{"batch_size": 256, "ema": 0.999, "lr_decay": 0.5}\' (no preset)',
+    )
     parser.add_argument("--steps-ring", type=int, default=4000, help="recipe losses only")
     parser.add_argument("--steps-grid", type=int, default=6000, help="recipe losses only")
     parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -178,10 +191,13 @@ def main() -> None:
     labels = [DEFAULTS] if DEFAULTS in recipes else []
     if "losses" in recipes:
         labels += args.losses.split(",") if args.losses else ganzoo.list_losses()
+    if args.settings is not None:
+        json.loads(args.settings)  # a typo fails here, not in every worker
+        labels.append(CUSTOM)
     datasets = args.datasets.split(",")
     steps = {"ring8": args.steps_ring, "grid25": args.steps_grid}
     jobs = [
-        (dataset, label, seed, steps[dataset], args.threads)
+        (dataset, label, seed, steps[dataset], args.threads, args.settings or "{}")
         for dataset in datasets
         for label in labels
         for seed in range(args.seeds)
@@ -215,8 +231,10 @@ def main() -> None:
     if DEFAULTS in labels:
         lines += ["", "Recipe `defaults` (no flag but the data set and the seed) used:"]
         lines += preset_lines(datasets)
-    if len(labels) > 1 or DEFAULTS not in labels:
+    if any(label not in (DEFAULTS, CUSTOM) for label in labels):
         lines += ["", f"Loss recipes: `mlp`, `--preset none`, {settings}."]
+    if CUSTOM in labels:
+        lines += ["", f"Recipe `custom`: `mlp`, `--preset none`, `{args.settings}`."]
     lines += ["", rows]
     if DEFAULTS in labels:
         lines += ["", "Beside the published tables:", "", comparison(results)]

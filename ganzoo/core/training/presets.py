@@ -98,6 +98,4 @@ def _convert(key: str, value: Any) -> Any:
 
         name, options = parse_reg(value)
         return {"name": name, "options": options}
-    if key in ("lr_g", "lr_d", "beta1", "beta2", "ema", "lr_decay"):
-        return float(value)
-    return value
+    return value  # numbers become floats where TrainConfig.check checks them

@@ -216,6 +216,10 @@ class _TrainCommand(click.Command):
          "0 for 2D points).",
 )  # fmt: skip
 @click.option("--no-ema", "no_ema", is_flag=True, help="Keep no weight average (same as --ema 0).")
+@click.option(
+    "--sync-bn", "sync_bn", is_flag=True,
+    help="Under torchrun on GPUs: batch norm over the global batch (SyncBatchNorm).",
+)  # fmt: skip
 @click.option("--init-from", type=click.Path(dir_okay=False), default=None,
               help="Fine-tune from this checkpoint's weights (fresh optimisers).")  # fmt: skip
 @click.option("--freeze-d", type=int, default=None,
@@ -282,14 +286,16 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     else:
         kw.pop("resume")
         result = start_run(model or "dcgan", kw)
-    click.echo(f"run folder: {result.run_dir}")
-    click.echo(f"samples:    {result.samples}")
-    click.echo(f"checkpoint: {result.checkpoint}")
+    if result.main:  # the other ranks of a torchrun run leave it to rank 0
+        click.echo(f"run folder: {result.run_dir}")
+        click.echo(f"samples:    {result.samples}")
+        click.echo(f"checkpoint: {result.checkpoint}")
     if result.interrupted:
-        error(
-            f"interrupted at step {result.step}; continue with: "
-            f"ganzoo train --resume {result.run_dir}"
-        )
+        if result.main:
+            error(
+                f"interrupted at step {result.step}; continue with: "
+                f"ganzoo train --resume {result.run_dir}"
+            )
         sys.exit(130)
 
 

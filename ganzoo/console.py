@@ -40,5 +40,16 @@ def error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
 
+_SILENT = False
+
+
+def silence() -> None:
+    """No more notes from this process (the other ranks of a distributed run: rank 0
+    speaks for them)."""
+    global _SILENT
+    _SILENT = True
+
+
 def note(message: str) -> None:
-    sys.stderr.write(message + "\n")
+    if not _SILENT:
+        sys.stderr.write(message + "\n")

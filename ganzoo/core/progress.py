@@ -20,12 +20,16 @@ def short_metrics(metrics: dict[str, float]) -> str:
 
 
 class TrainingProgress:
-    def __init__(self, total: int, start: int, log_every: int, title: str) -> None:
+    def __init__(
+        self, total: int, start: int, log_every: int, title: str, quiet: bool = False
+    ) -> None:
         self.total = total
         self.start = start
         self.log_every = log_every
         self.title = title
-        self.rich = is_terminal(sys.stderr)
+        # quiet: keeps the rate, shows nothing (the other ranks of a distributed run).
+        self.quiet = quiet
+        self.rich = not quiet and is_terminal(sys.stderr)
         self._bar: Any = None
         self._t0 = time.perf_counter()
         self._last_t = self._t0
@@ -56,7 +60,7 @@ class TrainingProgress:
             self._task = self._bar.add_task(
                 self.title, total=self.total, completed=self.start, rate="", metrics=""
             )
-        else:
+        elif not self.quiet:
             sys.stderr.write(f"{self.title}: step {self.start}/{self.total}\n")
         return self
 
@@ -75,7 +79,7 @@ class TrainingProgress:
             if metrics is not None:
                 fields = {"rate": f"{self.rate:.1f} it/s", "metrics": short_metrics(metrics)}
             self._bar.update(self._task, completed=step, **fields)
-        elif metrics is not None:
+        elif metrics is not None and not self.quiet:
             sys.stderr.write(
                 f"step {step}/{self.total}  {self.rate:.1f} it/s  {format_metrics(metrics)}\n"
             )
@@ -84,7 +88,7 @@ class TrainingProgress:
     def message(self, text: str) -> None:
         if self._bar is not None:
             self._bar.console.print(text)
-        else:
+        elif not self.quiet:
             sys.stderr.write(text + "\n")
 
 

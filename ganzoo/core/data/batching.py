@@ -3,7 +3,8 @@
 Each table of the store (``x`` with its labels; a source with its target; each unpaired
 domain) has its own epoch sampler, so unpaired domains are drawn independently. One draw
 counter serves them all: a batch takes the next rows of every table, and the order depends
-only on (seed, table, epoch), so a resumed run continues from the counter alone.
+only on (seed, table, epoch), so a resumed run continues from the counter alone. In a
+distributed run each rank keeps its slice of every global batch.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from torch import Tensor
 
 from ganzoo.core.data.sampler import EpochSampler
 from ganzoo.core.data.store import DataStore
+from ganzoo.core.distributed import SINGLE, Ranks
 from ganzoo.core.errors import DataError
 
 # Data sets up to this size live on the GPU, so a batch is an index, not a host copy.
@@ -29,8 +31,12 @@ class BatchSource:
         seed: int,
         device: torch.device,
         spec: str = "the dataset",
+        ranks: Ranks = SINGLE,
     ) -> None:
         self.store, self.device = store, device
+        # Every rank draws the same global batch and keeps its own contiguous slice.
+        self.ranks = ranks
+        self.local = batch_size // ranks.world
         wanted = set(needs)
         self.tables: list[dict[str, Tensor]] = [
             {name: t for name, t in table.items() if name in wanted}
@@ -68,6 +74,8 @@ class BatchSource:
         batch: dict[str, Tensor] = {}
         for table, sampler in zip(self.tables, self.samplers):
             index = sampler.indices(self.draws)
+            if self.ranks.active:
+                index = index[self.ranks.rank * self.local : (self.ranks.rank + 1) * self.local]
             for name, data in table.items():
                 rows = data[index.to(data.device)].to(self.device, non_blocking=True)
                 batch[name] = self.store.to_model_space(rows, name)

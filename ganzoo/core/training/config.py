@@ -77,6 +77,9 @@ class TrainConfig:
     # The preset whose settings filled what the user left unset (None: no preset applied);
     # a record only: the settings themselves are saved above.
     preset: str | None = None
+    # Distributed runs: batch norm statistics over the whole global batch (SyncBatchNorm,
+    # CUDA only) instead of each rank's slice.
+    sync_bn: bool = False
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -125,6 +128,8 @@ class TrainConfig:
             raise ConfigError("--init-from must be a checkpoint path")
         if not isinstance(self.ema_rampup, bool):
             raise ConfigError("ema_rampup must be true or false")
+        if not isinstance(self.sync_bn, bool):
+            raise ConfigError("--sync-bn must be true or false")
         if self.direction not in DIRECTIONS:
             raise ConfigError(f"--direction must be AtoB or BtoA; got {self.direction!r}")
         self.reg = check_reg(self.reg)

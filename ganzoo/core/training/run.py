@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from ganzoo.core.data.store import DataStore
+from ganzoo.core.distributed import SINGLE, Ranks
 from ganzoo.core.interfaces import Loss, Model
 from ganzoo.core.training.augment import Augment, Identity
 from ganzoo.core.training.config import TrainConfig
@@ -35,6 +36,8 @@ class RunPlan:
     # ``--augment``: the built augmentation (``augment.Identity`` without one) and its entry.
     augment: Augment = field(default_factory=Identity)
     augment_entry: Entry | None = None
+    # This process's rank in a torchrun run (a single process by default).
+    ranks: Ranks = SINGLE
 
     def split_options(self) -> tuple[dict[str, Any], dict[str, Any]]:
         from ganzoo.core.build import split_options

@@ -11,8 +11,9 @@ from typing import Any
 
 import torch
 
-from ganzoo import __version__
+from ganzoo import __version__, console
 from ganzoo.console import note
+from ganzoo.core import distributed
 from ganzoo.core.build import (
     build_loss,
     build_model,
@@ -49,7 +50,7 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
     )
     if len(data_shape) == 3:
         config.resolution = data_shape[1]
-    device = resolve_device(config.device)
+    ranks, device = _place(config)
 
     # Checked on the meta device before the data is decoded; built for real after it.
     options = dict(config.model_options)
@@ -71,7 +72,12 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
         direction=config.direction,
         report=note,
     )
+    # Rank 0 decodes first (a folder's cache), the others then read what it wrote.
+    if not ranks.main:
+        distributed.barrier(ranks)
     store = load_dataset(config.dataset, request, catalog)
+    if ranks.main:
+        distributed.barrier(ranks)
     if store.shape != tuple(data_shape):
         raise DataError(
             f"dataset {config.dataset!r} gave samples of shape {store.shape}, "
@@ -88,15 +94,55 @@ def _prepare(config: TrainConfig, folder: RunFolder | None, out: str | None) -> 
         if group.role == "discriminator":
             for name in group.networks:
                 freeze_first_layers(model.network(name), config.freeze_d)
+    if config.sync_bn and ranks.active:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     step = build_step(model_entry, model)
     if folder is None:
         name = f"{config.model}-{parse_spec(config.dataset)[0]}"
-        folder = RunFolder.create(out, name, report=note)
+        root = RunFolder.create(out, name, report=note).root if ranks.main else None
+        folder = RunFolder(distributed.share_text(str(root), ranks, device))
     plan = RunPlan(
         config, model, model_entry, step, loss, loss_entry, loss_config, store, folder, device,
-        augment=augment, augment_entry=augment_entry,
+        augment=augment, augment_entry=augment_entry, ranks=ranks,
     )  # fmt: skip
     return Trainer(plan)
+
+
+def _train(trainer: Trainer) -> TrainResult:
+    try:
+        return trainer.run()
+    finally:
+        distributed.leave()
+
+
+def _place(config: TrainConfig) -> tuple[distributed.Ranks, torch.device]:
+    """This process's rank (under torchrun) and training device; joins the process group."""
+    ranks = distributed.requested()
+    device = resolve_device(config.device)
+    if not ranks.active:
+        if config.sync_bn:
+            raise ConfigError("--sync-bn is for distributed runs (torchrun); this is one process")
+        return ranks, device
+    if config.batch_size % ranks.world:
+        raise ConfigError(
+            f"--batch-size {config.batch_size} is the global batch and must split evenly over "
+            f"the {ranks.world} processes"
+        )
+    if device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", ranks.local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"LOCAL_RANK {ranks.local_rank} has no GPU: start at most "
+                f"{torch.cuda.device_count()} processes per node"
+            )
+        torch.cuda.set_device(device)
+    elif config.sync_bn:
+        raise ConfigError("--sync-bn needs CUDA (SyncBatchNorm); on CPUs run without it")
+    distributed.join(ranks, device)
+    if not ranks.main:
+        console.silence()
+    return ranks, device
 
 
 def _check_augment(config: TrainConfig, entry: Any, step: Any, data_shape: tuple) -> None:
@@ -127,6 +173,8 @@ def _class_count(entry: Any, store: Any, options: dict[str, Any]) -> dict[str, A
 
 
 def _write_config(trainer: Trainer) -> None:
+    if not trainer.plan.ranks.main:
+        return
     config, gan, store = trainer.config, trainer.model, trainer.plan.store
     model_entry = trainer.plan.model_entry
     trainer.folder.write_config(
@@ -218,7 +266,7 @@ def start_run(model: str, options: dict[str, Any]) -> TrainResult:
     _write_config(trainer)
     if preset_note:
         note(preset_note)
-    return trainer.run()
+    return _train(trainer)
 
 
 def _usable(path: Path) -> str | None:
@@ -280,17 +328,20 @@ def resume_run(
             f"{run_dir} already reached step {trainer.step} of {trainer.total}; "
             "pass a larger --steps to train further"
         )
-    # Accepted: from here on the folder changes.
-    folder.ensure_layout()
-    folder.remove_temporaries()
-    for moved in folder.supersede_after(trainer.step):
-        note(f"moved {moved.name}, newer than step {trainer.step}, to {moved.parent}")
-    dropped = folder.truncate_metrics(trainer.step, trainer.last_logged)
-    if dropped:
-        note(f"dropped {dropped} unreadable line(s) of {folder.metrics_path} (a torn write)")
+    # Accepted: from here on the folder changes (by rank 0, once every rank has read it).
+    ranks = trainer.plan.ranks
+    distributed.barrier(ranks)
+    if ranks.main:
+        folder.ensure_layout()
+        folder.remove_temporaries()
+        for moved in folder.supersede_after(trainer.step):
+            note(f"moved {moved.name}, newer than step {trainer.step}, to {moved.parent}")
+        dropped = folder.truncate_metrics(trainer.step, trainer.last_logged)
+        if dropped:
+            note(f"dropped {dropped} unreadable line(s) of {folder.metrics_path} (a torn write)")
     _write_config(trainer)
     if checkpoint is None:
         note(f"{run_dir} has no checkpoint yet: starting it again from step 0")
     else:
         note(f"resuming {run_dir} from step {trainer.step} ({checkpoint.path.name})")
-    return trainer.run()
+    return _train(trainer)

@@ -107,7 +107,8 @@ class TrainStep:
 
 
 class AlternatingStep(TrainStep):
-    """``d_steps`` discriminator updates on fresh real and fake batches, then one G update.
+    """``d_steps`` discriminator updates on fresh real and fake batches, then one G update on
+    the last D update's fakes (made once, with their graph: one G forward per step).
 
     A class-conditional pair (``generator.num_classes`` > 0) is fed the batch's labels: the
     fakes are made for the real batch's classes, and D sees each image with its label.
@@ -125,17 +126,20 @@ class AlternatingStep(TrainStep):
         conditional = getattr(G, "num_classes", 0) > 0
         D.requires_grad_(True)
         labels = None
-        for _ in range(ctx.d_steps):
+        for index in range(ctx.d_steps):
+            last = index == ctx.d_steps - 1
             batch = ctx.next_batch()
             real = batch["x"]
             labels = batch["label"] if conditional else None
             z = ctx.latent(real.shape[0])
             extra = () if labels is None else (labels,)
             with ctx.autocast():
-                with torch.no_grad():
-                    fake = G(z, *extra)
+                # The last D update's fakes are kept with their graph and reused for G's
+                # update (one G forward per step, as hand-written loops do).
+                with torch.set_grad_enabled(last):
+                    made = G(z, *extra)
                 real = ctx.augment(real, ctx.noise)
-                fake = ctx.augment(fake, ctx.noise)
+                fake = ctx.augment(made.detach(), ctx.noise)
                 real_logits = D(real, *extra).float()
                 fake_logits = D(fake, *extra).float()
                 d_loss = ctx.loss.discriminator_loss(real_logits, fake_logits)
@@ -152,14 +156,9 @@ class AlternatingStep(TrainStep):
 
         # D's weights are constants for G's update; skipping their gradients saves work.
         D.requires_grad_(False)
-        z = ctx.latent(ctx.batch_size)
-        g_extra = ()
-        if conditional:
-            g_extra = (torch.randint(G.num_classes, (ctx.batch_size,), generator=ctx.noise,
-                                     device=z.device),)  # fmt: skip
         with ctx.autocast():
-            seen = ctx.augment(G(z, *g_extra), ctx.noise)
-            g_loss = ctx.loss.generator_loss(D(seen, *g_extra).float())
+            seen = ctx.augment(made, ctx.noise)
+            g_loss = ctx.loss.generator_loss(D(seen, *extra).float())
         ctx.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         ctx.opt_g.step()

@@ -5,6 +5,7 @@ family's descriptor, its ``TrainStep`` and the loss, never here."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import signal
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganzoo.core import distributed
 from ganzoo.core.checkpoints import Checkpoint, save_checkpoint
 from ganzoo.core.data.batching import BatchSource
 from ganzoo.core.errors import TrainingError
@@ -27,6 +29,7 @@ from ganzoo.core.training.regularizers import build_reg
 from ganzoo.core.training.run import RunPlan
 from ganzoo.core.training.state import restore_state, state_tensors
 from ganzoo.core.training.steps import StepContext
+from ganzoo.core.training.writer import BackgroundWriter, snapshot
 
 
 @dataclass
@@ -36,17 +39,27 @@ class TrainResult:
     checkpoint: Path
     step: int
     interrupted: bool = False
+    main: bool = True  # rank 0 (or the only process): the one that wrote the files
 
 
 class Trainer:
+    # Checkpoints and pictures are written by a background thread (False: in the loop, as
+    # benchmarks/background_writes.py compares).
+    write_in_background = True
+
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
         config, device = plan.config, plan.device
         self.config, self.device, self.folder = config, device, plan.folder
         self.info = plan.model_entry.info
+        self.ranks = plan.ranks
         self.model = plan.model.to(device)
         self.networks = {name: self.model.network(name) for name in self.info.networks}
         self.optimizers = build_optimizers(self.model, self.info.optimizers, config)
+        if self.ranks.active:
+            distributed.broadcast_module(self.model)
+            for optimizer in self.optimizers.values():
+                distributed.sync_optimizer(optimizer, self.ranks.world)
         self.base_lr = {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}
         self.train_step = plan.step
         # The step sized its state for the model before it moved; size it again on the
@@ -54,8 +67,9 @@ class Trainer:
         self.train_step.init_state(self.model)
         self.noise = torch.Generator(device).manual_seed(config.seed + 1)
         self.batches = BatchSource(
-            plan.store, self.info.needs, config.batch_size, config.seed, device, config.dataset
-        )
+            plan.store, self.info.needs, config.batch_size, config.seed, device, config.dataset,
+            self.ranks,
+        )  # fmt: skip
         self.total = config.total_steps(
             len(self.batches), self.train_step.batches_per_step(config.d_steps)
         )
@@ -84,6 +98,8 @@ class Trainer:
         self.counts: dict[str, int] = {}
         self.last_logged: dict[str, Any] | None = None
         self._stop_requested = False
+        self._stop_agreed = False
+        self.writer = BackgroundWriter(self.write_in_background)
 
     @property
     def draws(self) -> int:
@@ -95,7 +111,11 @@ class Trainer:
         generator = self.networks.get("generator")
         if not isinstance(generator, Generator):
             raise TrainingError("this family has no noise-fed generator to draw latents for")
-        return generator.sample_latent(n, generator=self.noise)
+        if not self.ranks.active:
+            return generator.sample_latent(n, generator=self.noise)
+        # The global batch's latents, as one process would draw them; this rank's slice.
+        z = generator.sample_latent(n * self.ranks.world, generator=self.noise)
+        return z[self.ranks.rank * n : (self.ranks.rank + 1) * n]
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.config.precision == "bf16":
@@ -106,10 +126,21 @@ class Trainer:
         return self.last_logged is not None and self.last_logged.get("step") == self.step
 
     def save_checkpoint(self) -> Path:
+        """Hand this step's whole state to the writer (copied now, written in the
+        background); the path it will have."""
+        path, folder, keep = self.folder.checkpoint_path(self.step), self.folder, self.config.keep
+        if self.ranks.active:
+            self._check_in_step()
+            if not self.ranks.main:
+                return path
         tensors, metadata = state_tensors(self)
-        path = self.folder.checkpoint_path(self.step)
-        save_checkpoint(path, tensors, metadata)
-        self.folder.prune_checkpoints(self.config.keep)
+        tensors, metadata = snapshot(tensors), copy.deepcopy(metadata)
+
+        def write() -> None:
+            save_checkpoint(path, tensors, metadata)
+            folder.prune_checkpoints(keep)
+
+        self.writer.submit(write)
         return path
 
     def restore(self, checkpoint: Checkpoint) -> None:
@@ -118,15 +149,28 @@ class Trainer:
         restore_state(self, checkpoint)
 
     def save_samples(self) -> Path:
-        """The training-time picture for this step (and the redrawn loss curves)."""
-        save_loss_curves(self.folder.read_metrics(), self.folder.curves_path)
+        """The training-time picture for this step (drawn now, written in the background
+        with the redrawn loss curves); the path it will have."""
+        if not self.ranks.main:
+            return self.folder.sample_path(self.step)
         networks = dict(self.networks)
         networks.update({name: ema.module for name, ema in self.emas.items()})
         picture = self.train_step.preview(networks, self.fixed)
         if picture is None:
             picture = default_rows(self.info.use, networks, self.fixed, self.fixed_z)
-        path = self.folder.sample_path(self.step)
-        return save_preview(picture, path, self.plan.store.kind, self.plan.store.samples())
+        if isinstance(picture, list):
+            picture = [row.detach().cpu() for row in picture]
+        else:
+            picture = picture.detach().cpu()
+        path, folder = self.folder.sample_path(self.step), self.folder
+        kind, reference = self.plan.store.kind, self.plan.store.samples()
+
+        def write() -> None:
+            save_loss_curves(folder.read_metrics(), folder.curves_path)
+            save_preview(picture, path, kind, reference)
+
+        self.writer.submit(write)
+        return path
 
     # --- loop --------------------------------------------------------------------------
 
@@ -144,7 +188,7 @@ class Trainer:
             optimizers=self.optimizers,
             loss=self.plan.loss,
             d_steps=cfg.d_steps,
-            batch_size=cfg.batch_size,
+            batch_size=self.batches.local,
             next_batch=self.batches.next,
             latent=self._latent,
             autocast=self._autocast,
@@ -168,7 +212,8 @@ class Trainer:
             network.train()
         last_ckpt: Path | None = None
         last_samples: Path | None = None
-        save_real_grid(self.fixed, self.plan.store.kind, self.folder.samples_dir)
+        if self.ranks.main:
+            save_real_grid(self.fixed, self.plan.store.kind, self.folder.samples_dir)
         previous = None
         try:
             previous = signal.signal(signal.SIGINT, self._on_sigint)
@@ -176,8 +221,9 @@ class Trainer:
             previous = None
         title = f"{self.model.name} on {cfg.dataset.partition(':')[0]}"
         try:
-            with TrainingProgress(self.total, self.step, cfg.log_every, title) as progress:
-                while self.step < self.total and not self._stop_requested:
+            quiet = not self.ranks.main
+            with TrainingProgress(self.total, self.step, cfg.log_every, title, quiet) as progress:
+                while self.step < self.total and not self._stopping():
                     ctx.step = self.step
                     if cfg.lr_decay > 0:
                         factor = decay_factor(self.step, self.total, cfg.lr_decay)
@@ -189,6 +235,14 @@ class Trainer:
                     self.step += 1
                     self._accumulate(metrics)
                     if self.step % cfg.log_every == 0 or self.step == self.total:
+                        if self.ranks.active:
+                            # The global batch's means; and a Ctrl-C on any rank stops all
+                            # of them here, at the same step.
+                            self.sums = distributed.mean_over_ranks(self.sums, self.ranks.world)
+                            self._stop_agreed = distributed.any_rank(
+                                self._stop_requested, self.device
+                            )
+                            self._stop_requested = self._stop_agreed
                         logged = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
                         self.sums, self.counts = {}, {}
                         self._check_finite(logged, last_ckpt)
@@ -199,7 +253,8 @@ class Trainer:
                             "it_per_s": round(progress.rate, 3),
                             **logged,
                         }
-                        self.folder.append_metrics(self.last_logged)
+                        if self.ranks.main:
+                            self.folder.append_metrics(self.last_logged)
                     else:
                         progress.update(self.step, None)
                     if self.step % cfg.sample_every == 0:
@@ -211,13 +266,32 @@ class Trainer:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+            # A checkpoint handed to the writer is finished before any error reaches the
+            # user (its message may name it).
+            self.writer.wait()
         if last_ckpt is None or last_ckpt != self.folder.checkpoint_path(self.step):
             last_ckpt = self.save_checkpoint()
         if last_samples is None or last_samples != self.folder.sample_path(self.step):
             last_samples = self.save_samples()
+        self.writer.wait()
         return TrainResult(
-            self.folder.root, last_samples, last_ckpt, self.step, self._stop_requested
-        )
+            self.folder.root, last_samples, last_ckpt, self.step, self._stop_requested,
+            self.ranks.main,
+        )  # fmt: skip
+
+    def _stopping(self) -> bool:
+        """Stop now? In a distributed run only once the ranks agreed, at a log step."""
+        return self._stop_agreed if self.ranks.active else self._stop_requested
+
+    def _check_in_step(self) -> None:
+        """Every rank must hold the same weights; a rank that drifted would make the
+        checkpoint one rank's run, not the run."""
+        drift = distributed.check_in_step(list(self.networks.values()), self.device)
+        if drift != 0.0:
+            raise TrainingError(
+                f"the {self.ranks.world} processes' weights differ at step {self.step} "
+                f"(fingerprint spread {drift:.3g}); the ranks are out of step"
+            )
 
     def _check_finite(self, logged: dict[str, float], last_ckpt: Path | None) -> None:
         bad = [k for k, v in logged.items() if not math.isfinite(v)]

@@ -1,5 +1,7 @@
 """Checkpoints and a run folder written by ganzoo 0.1.0 (before networks were named by the
-family) still load, sample the same, and resume exactly as 0.1.0 resumed them."""
+family) still load and sample the same, and the run resumes. The resumed weights are those
+of today's training step (one G forward per step since issue 9; 0.1.0 ran G again for its
+update), recorded in expected.json when that step changed."""
 
 from __future__ import annotations
 

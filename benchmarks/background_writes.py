@@ -26,8 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
 from machine import machine
 from report import command_line, write_section
+from throughput import clocked_trainer
 
 from ganzoo.core.training.session import start_run
 from ganzoo.core.training.trainer import Trainer
@@ -35,32 +37,8 @@ from ganzoo.core.training.trainer import Trainer
 HEADING = "## Checkpoint and picture writes off the step loop (CPU-2)"
 
 
-class EveryStepClock:
-    """Stands in for the trainer's step and reads the clock as each call starts."""
-
-    def __init__(self, step: Any) -> None:
-        self.step, self.stamps = step, []
-
-    def __call__(self, ctx: Any) -> Any:
-        self.stamps.append(time.perf_counter())
-        return self.step(ctx)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["step"], name)
-
-
 def run_once(args: argparse.Namespace, background: bool, out: Path) -> tuple[list[float], int]:
     """The stalls of one run's writes (seconds) and its last checkpoint's size in bytes."""
-    clocks: list[EveryStepClock] = []
-    original_run = Trainer.run
-
-    def run(trainer: Trainer) -> Any:
-        trainer.writer.background = background
-        clock = EveryStepClock(trainer.train_step)
-        trainer.train_step = clock
-        clocks.append(clock)
-        return original_run(trainer)
-
     options = {
         "resolution": args.resolution,
         "batch_size": args.batch_size,
@@ -73,12 +51,13 @@ def run_once(args: argparse.Namespace, background: bool, out: Path) -> tuple[lis
         "model_options": {"width": args.width},
         "out": str(out),
     }
-    Trainer.run = run
+    Trainer.write_in_background = background
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
+        quiet = contextlib.redirect_stderr(io.StringIO())
+        with clocked_trainer(0, args.steps - 1, torch.device("cpu")) as clocks, quiet:
             result = start_run(args.model, options)
     finally:
-        Trainer.run = original_run
+        Trainer.write_in_background = True
     (clock,) = clocks
     gaps = [b - a for a, b in zip(clock.stamps, clock.stamps[1:])]
     # gaps[i] is step i+1's iteration: it wrote after steps that are multiples of --every.

@@ -153,33 +153,33 @@ def time_decode(root: Path, resolution: int, repeats: int) -> tuple[float, float
 
 class StepClock:
     """Stands in for a trainer's ``train_step`` (every attribute but the call is the step's
-    own): reads the clock as calls ``first`` and ``last`` start, so the difference covers whole
-    loop iterations ``first .. last - 1``, the trainer's bookkeeping after each step included.
-    Synchronising only there leaves the GPU's queue between steps as it would be."""
+    own): reads the clock as each call starts (``stamps``), so the difference of two stamps
+    covers whole loop iterations, the trainer's bookkeeping after each step included.
+    Synchronising only at calls ``first`` and ``last`` leaves the GPU's queue between steps
+    as it would be."""
 
     def __init__(self, step: Any, first: int, last: int, device: torch.device, profiler: Any):
         self.step, self.first, self.last = step, first, last
         self.device, self.profiler = device, profiler
-        self.calls = 0
-        self.times: dict[int, float] = {}
+        self.stamps: list[float] = []
         self.cache: str | None = None
 
     def __call__(self, ctx: Any) -> Any:
-        if self.calls in (self.first, self.last):
+        calls = len(self.stamps)
+        if calls in (self.first, self.last):
             synchronize(self.device)
-            self.times[self.calls] = time.perf_counter()
             if self.profiler is not None:
-                (self.profiler.start if self.calls == self.first else self.profiler.stop)()
-        self.calls += 1
+                (self.profiler.start if calls == self.first else self.profiler.stop)()
+        self.stamps.append(time.perf_counter())
         return self.step(ctx)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["step"], name)
 
     def seconds(self) -> float:
-        if set(self.times) != {self.first, self.last}:
-            raise RuntimeError(f"the trainer stopped after {self.calls} steps")
-        return self.times[self.last] - self.times[self.first]
+        if len(self.stamps) <= self.last:
+            raise RuntimeError(f"the trainer stopped after {len(self.stamps)} steps")
+        return self.stamps[self.last] - self.stamps[self.first]
 
 
 @contextlib.contextmanager

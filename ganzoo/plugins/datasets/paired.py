@@ -27,7 +27,8 @@ from torch import Tensor
 
 from ganzoo.core.data.store import DIRECTIONS, DataRequest, DataStore
 from ganzoo.core.errors import ConfigError, DataError
-from ganzoo.plugins.datasets.folder import pipeline, reasons, scan
+from ganzoo.core.paths import cache_dir
+from ganzoo.plugins.datasets.folder import pipeline, reasons, scan, shards
 from ganzoo.plugins.datasets.folder.cache import FileStamp
 from ganzoo.plugins.datasets.folder.names import printable
 
@@ -162,8 +163,9 @@ def _load_folders(
         request.report(reasons.skip_summary(unreadable))
     if not keep_a:
         raise DataError(f"no readable pair in {shown}; {reasons.skip_summary(unreadable)}")
-    a = _rows(decoded["A"].images, keep_a)
-    b = _rows(decoded["B"].images, keep_b)
+    spill = request.cache_dir if request.cache_dir is not None else cache_dir("datasets")
+    a = _rows(decoded["A"].images, keep_a, Path(spill))
+    b = _rows(decoded["B"].images, keep_b, Path(spill))
     return a, b, sorted(unreadable + unpaired), hit
 
 
@@ -194,10 +196,11 @@ def match_pairs(
     return pairs, sorted(left_over)
 
 
-def _rows(images: Tensor, keep: list[int]) -> Tensor:
+def _rows(images: Tensor, keep: list[int], spill: Path) -> Tensor:
+    """The kept rows; a large set's go through a file (``shards.gather``), not memory."""
     if keep == list(range(len(images))):
         return images
-    return images.index_select(0, torch.tensor(keep, dtype=torch.int64))
+    return shards.gather(images, torch.tensor(keep, dtype=torch.int64), spill)
 
 
 def _prefixed(prefix: str, items: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -9,10 +9,11 @@ The folder is untrusted input. Only regular files are opened (a FIFO named ``x.p
 otherwise block forever), each is checked against a pixel budget before it is decoded, the
 decoding threads share a memory budget, and Ctrl-C stops a scan or a decode at once.
 
-The steps, one module each: ``scan`` finds the files, ``cache`` holds earlier decodes,
-``decode`` (with ``opening``, ``pixels``, ``budget`` and ``resize``) makes new ones, and
-``reasons`` words what was skipped; ``pipeline`` strings them together for every image
-source (``paired:`` and ``unpaired:`` too). This module adds the class labels.
+The steps, one module each: ``scan`` finds the files, ``cache`` holds earlier decodes
+(mapped, not read, so a folder larger than memory trains), ``decode`` (with ``opening``,
+``pixels``, ``budget`` and ``resize``) makes new ones, which ``shards`` writes to the cache as
+they come, and ``reasons`` words what was skipped; ``pipeline`` strings them together for
+every image source (``paired:`` and ``unpaired:`` too). This module adds the class labels.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Decoding a folder's files into one uint8 tensor: a few threads, bounded in files and memory.
+"""Decoding a folder's files into uint8 images: a few threads, bounded in files and memory.
 
 One unreadable file never stops a run: it is skipped with its reason. Ctrl-C stops the
 queued decodes at once and the running ones at their next read or strip.
@@ -10,6 +10,7 @@ import itertools
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -44,20 +45,32 @@ _TURNED = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and heigh
 
 
 def decode_all(
-    root: Path, names: list[str], request: DataRequest, halves: bool = False
+    root: Path,
+    names: list[str],
+    request: DataRequest,
+    halves: bool = False,
+    sink: Callable[[Tensor], None] | None = None,
 ) -> tuple[Tensor | None, list[tuple[str, str]]]:
     """Decode ``names`` in order into one ``(N, C, R, R)`` tensor; None if none is readable.
     With ``halves`` each file holds two pictures side by side (A|B), and the tensor is
     ``(2, N, C, R, R)``: every left half, then every right half.
 
+    With ``sink`` nothing is gathered here: each image, ``(C, R, R)`` or ``(2, C, R, R)``
+    for halves, is handed to ``sink`` in file order as soon as it is decoded (see
+    shards.Writer, which writes them to the cache a shard at a time), and the tensor
+    returned is None.
+
     A few threads decode at once, within a shared memory budget; at most a small window of
     files is queued, however large the folder. Ctrl-C (KeyboardInterrupt) cancels what is
-    queued, stops the running decodes at their next check and is raised again at once.
+    queued, stops the running decodes at their next check and is raised again at once; so
+    does an exception from ``sink`` (a full disk, say).
     """
     size, channels = request.resolution, request.channels
     max_pixels = pixels.pixel_limit(request)
     parts = 2 if halves else 1
-    out = torch.empty((parts, len(names), channels, size, size), dtype=torch.uint8)
+    out = None
+    if sink is None:
+        out = torch.empty((parts, len(names), channels, size, size), dtype=torch.uint8)
     skipped: list[tuple[str, str]] = []
     count = 0
     if len(names) >= _ANNOUNCE_FROM:
@@ -94,6 +107,8 @@ def decode_all(
                 done += 1
                 if isinstance(result, str):
                     skipped.append((name, result))
+                elif sink is not None:
+                    sink(result)
                 else:
                     out[:, count] = result if halves else result.unsqueeze(0)
                     count += 1
@@ -106,7 +121,7 @@ def decode_all(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    if count == 0:
+    if out is None or count == 0:
         return None, skipped
     if count < len(names):
         out = out[:, :count].clone()

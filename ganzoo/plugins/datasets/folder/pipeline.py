@@ -4,7 +4,10 @@ decode cache.
 
 The sources differ only in which files they hand over and how they read the result; the
 hardening (regular files only, the pixel and memory budgets, Ctrl-C, the verified cache)
-lives in the modules this one calls, once for all of them.
+lives in the modules this one calls, once for all of them. A new decode goes straight into
+its cache file, a shard at a time (``shards``), and comes back mapped from it like a cache
+hit (one shard or less: from memory): a folder larger than memory loads, and what it needs
+is room on the cache's disk.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from torch import Tensor
 
 from ganzoo.core.data.store import DataRequest
 from ganzoo.core.errors import ConfigError, DataError
-from ganzoo.core.paths import cache_dir
+from ganzoo.core.paths import CACHE_ENV, cache_dir
 
 # Modules, not their functions: benchmarks/folder_cache.py swaps ``cache.read`` on its module.
-from ganzoo.plugins.datasets.folder import cache, decode, pixels, reasons, scan
+from ganzoo.plugins.datasets.folder import cache, decode, pixels, reasons, scan, shards
 from ganzoo.plugins.datasets.folder.cache import FileStamp
 from ganzoo.plugins.datasets.folder.names import printable
 
@@ -112,16 +115,49 @@ def decode_cached(
         request.report(f"using cached decode of {shown} ({len(kept)} images)")
         return Decoded(images, kept, undecodable, hit=True)
 
-    images, undecodable = decode.decode_all(root, names, request, halves=halves)
+    images, undecodable = _decode_to_cache(root, names, request, halves, cache_path)
     kept = _kept(names, undecodable) or []
-    if images is not None:
-        try:
-            # Only decode failures are cached: what the scan skips is found afresh each time.
-            cache.write(cache_path, images, undecodable, root)
-        except OSError as exc:
-            # A read-only or full cache disk costs a re-decode next time, not this run.
-            request.report(f"could not write the dataset cache {printable(str(cache_path))}: {exc}")
     return Decoded(images, kept, undecodable, hit=False)
+
+
+def _decode_to_cache(
+    root: Path, names: list[str], request: DataRequest, halves: bool, path: Path
+) -> tuple[Tensor | None, list[tuple[str, str]]]:
+    """Decode ``names`` straight into a new cache file at ``path``; the images, mapped from
+    it (or the one shard, still in memory). Into memory instead when the cache folder cannot
+    be written (a read-only disk costs a re-decode next time, not this run); DataError when
+    the cache would not fit its disk, or cannot be written to the end."""
+    shown_path = printable(str(path))
+    row = (request.channels, request.resolution, request.resolution)
+    try:
+        writer = shards.Writer(path, (2, *row) if halves else row, len(names), root)
+    except shards.NoRoom as exc:
+        raise DataError(
+            f"the decode cache of {printable(str(root))} needs up to {_size(exc.needed)} but "
+            f"{printable(str(path.parent))} has {_size(exc.free)} free; free some space or "
+            f"set {CACHE_ENV} to a folder on a larger disk"
+        ) from None
+    except OSError as exc:
+        request.report(f"could not write the dataset cache {shown_path}: {exc}")
+        return decode.decode_all(root, names, request, halves=halves)
+    try:
+        with writer:
+            _, undecodable = decode.decode_all(root, names, request, halves, writer.add)
+            if writer.rows == 0:
+                return None, undecodable
+            # Only decode failures are cached: what the scan skips is found afresh each time.
+            images = writer.finish(undecodable)
+    except OSError as exc:
+        reason = printable(str(exc))
+        raise DataError(f"could not write the dataset cache {shown_path}: {reason}") from None
+    return (images.transpose(0, 1) if halves else images), undecodable
+
+
+def _size(count: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << shift:
+            return f"{count / (1 << shift):.1f} {unit}"
+    return f"{count} bytes"
 
 
 def _kept(names: list[str], undecodable: list[tuple[str, str]]) -> list[str] | None:

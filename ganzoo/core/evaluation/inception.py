@@ -10,7 +10,7 @@ safetensors file), never from torch-fidelity's own pickle-based loading.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -18,6 +18,8 @@ import torch
 from torch import Tensor, nn
 
 FEATURES = 2048
+# Feature rows kept on an accelerator between copies to the host: 64 MiB.
+FLUSH_ROWS = 8192
 
 
 def _extractor_module():
@@ -118,20 +120,65 @@ def extract_features(
     batch_size: int = 64,
     device: Any = None,
     report: Callable[[int, int], None] | None = None,
+    index: Tensor | None = None,
 ) -> Tensor:
     """Features (N, 2048) float32 on the CPU, ``batch_size`` images at a time on ``device``
-    (default: the network's); ``report(done, total)`` after each batch."""
+    (default: the network's); ``report(done, total)`` after each batch.
+
+    With ``index`` (row numbers), the features of ``images_uint8[index]``, in that order: each
+    batch is gathered by itself, so a subset of a large (memory-mapped) tensor is never
+    copied whole."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    total = len(images_uint8) if index is None else len(index)
+
+    def batches() -> Iterator[Tensor]:
+        for start in range(0, total, batch_size):
+            if index is None:
+                yield images_uint8[start : start + batch_size]
+            else:
+                yield images_uint8[index[start : start + batch_size]]
+
+    return features_of_batches(net, batches(), total, device, report)
+
+
+def features_of_batches(
+    net: nn.Module,
+    batches: Iterable[Tensor],
+    total: int,
+    device: Any = None,
+    report: Callable[[int, int], None] | None = None,
+) -> Tensor:
+    """Features (total, 2048) float32 on the CPU of uint8 image batches that add up to
+    ``total`` images, wherever the batches are (each is moved to ``device``).
+
+    On an accelerator the features collect in a buffer there and cross to the host every
+    ``FLUSH_ROWS`` rows, not after every batch: copying to the host waits for the device, and
+    a wait per batch leaves it idle while Python prepares the next one."""
     device = _device_of(net) if device is None else torch.device(device)
     if _device_of(net) != device:
         net.to(device)
-    total = len(images_uint8)
     out = torch.empty(total, FEATURES, dtype=torch.float32)
+    on_host = device.type == "cpu"
+    stage = out if on_host else torch.empty(min(total, FLUSH_ROWS), FEATURES, device=device)
+    done = flushed = 0
     with torch.inference_mode():
-        for start in range(0, total, batch_size):
-            batch = images_uint8[start : start + batch_size].to(device)
-            out[start : start + len(batch)] = net(batch).to("cpu", torch.float32)
+        for batch in batches:
+            count = len(batch)
+            if done + count > total:
+                raise ValueError(f"the batches hold more than the {total} images announced")
+            if not on_host and done + count - flushed > len(stage):
+                out[flushed:done].copy_(stage[: done - flushed])
+                flushed = done
+                if count > len(stage):
+                    stage = torch.empty(count, FEATURES, device=device)
+            at = done - flushed
+            stage[at : at + count] = net(batch.to(device, non_blocking=True))
+            done += count
             if report is not None:
-                report(start + len(batch), total)
+                report(done, total)
+    if done != total:
+        raise ValueError(f"the batches held {done} images, not the {total} announced")
+    if not on_host:
+        out[flushed:done].copy_(stage[: done - flushed])
     return out

@@ -1,9 +1,9 @@
 """``ganzoo eval``: a checkpoint and a dataset spec in, a table of metric values out.
 
 The generated set comes from the checkpoint's generator (its EMA weights when the run kept
-them); the reference set comes from a dataset spec resolved exactly as for training, at the
-checkpoint's resolution. When the checkpoint sits in a run folder, the result is appended
-to that run's metrics.jsonl.
+them), made a block at a time on the device as the metrics read it; the reference set comes
+from a dataset spec resolved exactly as for training, at the checkpoint's resolution. When
+the checkpoint sits in a run folder, the result is appended to that run's metrics.jsonl.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from ganzoo.core.data.store import DataRequest
 from ganzoo.core.device import resolve_device
 from ganzoo.core.errors import CheckpointError, ConfigError
 from ganzoo.core.evaluation.evaluate import DEFAULT_MAX_REFERENCE, EvalContext, Metric
+from ganzoo.core.evaluation.generated import GeneratedSamples
 from ganzoo.core.limits import (
     MAX_DATASET_SIZE,
     MAX_EVAL_BATCH,
-    MAX_EVAL_BYTES,
     MAX_EVAL_REFERENCE,
     MAX_EVAL_SAMPLES,
     check_int,
@@ -166,11 +166,6 @@ def evaluate(
 
     generator = load(checkpoint, device=str(target), ema=not no_ema)
     shape = generator.data_shape
-    if count * math.prod(shape) * 4 > MAX_EVAL_BYTES:
-        raise ConfigError(
-            f"-n {count:,} samples of shape {tuple(shape)} would hold more than "
-            f"{MAX_EVAL_BYTES >> 30} GiB; use a smaller -n"
-        )
     request = DataRequest(
         argument=argument,
         resolution=shape[1] if len(shape) == 3 else 0,
@@ -191,7 +186,8 @@ def evaluate(
         raise ConfigError(f"dataset {spec!r} gives samples of shape {real.shape}, "
                           f"the generator makes {tuple(shape)}")  # fmt: skip
     ctx = EvalContext(
-        fake=generator.sample(count, seed=seed),
+        # Streamed: made a block at a time on the device when a metric first reads it.
+        generated=GeneratedSamples(generator, count, seed),
         real=real,
         device=target,
         seed=seed,

@@ -20,8 +20,9 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ganzoo.core.data.image_io import to_image, write_image
+from ganzoo.core.data.image_io import write_image
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.inference.pictures import to_pictures
 from ganzoo.core.inference.sampling import (
     BATCH,
     check_truncation,
@@ -72,9 +73,11 @@ def walk(
     truncation: float = 1.0,
     label: int | None = None,
     batch_size: int = 64,
+    on_device: bool = False,
 ) -> Iterator[Tensor]:
-    """The walk's frames in model space, on the CPU, ``batch_size`` at a time (generated on
-    the generator's device). A conditional generator keeps class ``label`` throughout."""
+    """The walk's frames in model space, ``batch_size`` at a time, generated on the
+    generator's device and moved to the CPU unless ``on_device``. A conditional generator
+    keeps class ``label`` throughout."""
     if len(seeds) < 2:
         raise ConfigError("a latent walk needs at least two seeds, e.g. --seeds 3,17,42")
     check_int(frames, "--frames", 2, MAX_FRAMES)
@@ -91,7 +94,7 @@ def walk(
     for start in range(0, frames, batch_size):
         stop = start + batch_size
         yield generator.generate(
-            latents[start:stop], None if labels is None else labels[start:stop]
+            latents[start:stop], None if labels is None else labels[start:stop], on_device=on_device
         )
 
 
@@ -155,8 +158,8 @@ def interpolate_to_file(
             f"{MAX_GRID_PIXELS:,} pixels; use fewer --frames or --png-frames"
         )
 
-    batches = walk(generator, seeds, frames, truncation, index, batch_size)
-    pictures = (to_image(sample) for batch in batches for sample in batch)
+    batches = walk(generator, seeds, frames, truncation, index, batch_size, on_device=True)
+    pictures = (picture for batch in batches for picture in to_pictures(batch))
     written = _counted(pictures, frames, progress)
     if png_frames:
         return _write_frames(written, frames, path)

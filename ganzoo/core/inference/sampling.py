@@ -4,8 +4,10 @@
 ``--seed S -n N`` draws N samples from one seed; ``--seeds 1,5,10-12`` draws one sample per
 seed, as StyleGAN's ``generate.py`` does, each seed's latent being the first that ``--seed S``
 draws (``Generator.seed_latents``), so seed 3 is the same picture in every command.
-An .npy file is written batch by batch behind its header, so a million samples need no more
-memory than one batch; the file appears under its name only when it is complete.
+Samples are made a batch at a time on the device and turned into uint8 there. An .npy file
+is written batch by batch behind its header, so a million samples need no more memory than
+one batch; the file appears under its name only when it is complete. A PNG grid is filled
+batch by batch, so only the picture is held, never the samples as float.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganzoo.core.data.image_io import to_image, write_image
+from ganzoo.core.data.image_io import write_image
 from ganzoo.core.data.store import to_uint8_images
 from ganzoo.core.errors import ConfigError
-from ganzoo.core.images import save_grid, save_scatter
+from ganzoo.core.images import save_scatter
+from ganzoo.core.inference.pictures import Grid, to_pictures
 from ganzoo.core.limits import (
     MAX_GRID_PIXELS,
     MAX_SAMPLES,
@@ -131,22 +134,32 @@ def sample_to_file(
     generator = load_sampler(checkpoint, device, ema)
     index = resolve_class(generator, label, checkpoint)
     if fmt == "npy":
-        batches = generator.iter_samples(count, seed=seed, label=index, truncation=truncation)
+        batches = generator.iter_samples(
+            count, seed=seed, label=index, truncation=truncation, on_device=True
+        )
         return _write_npy(generator, batches, count, path)
     if generator.data_kind == "points":
         _check_scatter(count, "-n")
         return save_scatter(generator.sample(count, seed=seed, truncation=truncation), path)
     _check_grid(generator, count, "-n")
     if generator.num_classes > 0 and index is None:
-        rows = [
-            generator.sample(max(1, count // generator.num_classes), seed, label=k,
-                             truncation=truncation)
-            for k in range(generator.num_classes)
-        ]  # fmt: skip
-        return _class_rows(rows, path)
-    return save_grid(
-        generator.sample(count, seed=seed, label=index, truncation=truncation), path, nrow=nrow
+        # One row per class, the same latents in every row.
+        per_class = max(1, count // generator.num_classes)
+        grid = Grid(per_class * generator.num_classes, generator.data_shape, nrow=per_class)
+        for k in range(generator.num_classes):
+            batches = generator.iter_samples(
+                per_class, seed, label=k, truncation=truncation, on_device=True
+            )
+            for start, batch in _offsets(batches):
+                grid.put(k * per_class + start, batch)
+        return grid.save(path)
+    grid = Grid(count, generator.data_shape, nrow)
+    batches = generator.iter_samples(
+        count, seed=seed, label=index, truncation=truncation, on_device=True
     )
+    for start, batch in _offsets(batches):
+        grid.put(start, batch)
+    return grid.save(path)
 
 
 def sample_seeds_to_file(
@@ -190,33 +203,39 @@ def sample_seeds_to_file(
     if outdir is not None:
         folder.mkdir(exist_ok=True)
         for start, batch in _offsets(_generate(generator, latents, index)):
-            for seed, image in zip(seeds[start : start + len(batch)], batch, strict=True):
-                write_image(to_image(image), folder / f"seed{seed:04d}.png")
+            names = seeds[start : start + len(batch)]
+            for seed, picture in zip(names, to_pictures(batch), strict=True):
+                write_image(picture, folder / f"seed{seed:04d}.png")
         return folder
     if fmt == "npy":
         return _write_npy(generator, _generate(generator, latents, index), len(seeds), path)
     if generator.data_kind == "points":
         _check_scatter(len(seeds), "--seeds")
-        return save_scatter(torch.cat(list(_generate(generator, latents, None))), path)
+        return save_scatter(torch.cat([b.cpu() for b in _generate(generator, latents, None)]), path)
     if generator.num_classes > 0 and index is None:
         _check_grid(generator, len(seeds) * generator.num_classes, "--seeds")
-        rows = [
-            torch.cat(list(_generate(generator, latents, k))) for k in range(generator.num_classes)
-        ]
-        return _class_rows(rows, path)
+        # One row per class, the same latents in every row.
+        grid = Grid(len(seeds) * generator.num_classes, generator.data_shape, nrow=len(seeds))
+        for k in range(generator.num_classes):
+            for start, batch in _offsets(_generate(generator, latents, k)):
+                grid.put(k * len(seeds) + start, batch)
+        return grid.save(path)
     _check_grid(generator, len(seeds), "--seeds")
-    return save_grid(torch.cat(list(_generate(generator, latents, index))), path, nrow=nrow)
+    grid = Grid(len(seeds), generator.data_shape, nrow)
+    for start, batch in _offsets(_generate(generator, latents, index)):
+        grid.put(start, batch)
+    return grid.save(path)
 
 
 def _generate(generator, latents: Tensor, label: int | None) -> Iterator[Tensor]:
     """The samples of ``latents`` (all of one class when ``label`` is given), a batch at a
-    time."""
+    time, left on the generator's device."""
     for start in range(0, len(latents), BATCH):
         z = latents[start : start + BATCH]
         labels = None
         if label is not None:
             labels = generator.check_labels(torch.full((len(z),), int(label)))
-        yield generator.generate(z, labels)
+        yield generator.generate(z, labels, on_device=True)
 
 
 def _offsets(batches: Iterable[Tensor]) -> Iterator[tuple[int, Tensor]]:
@@ -258,11 +277,6 @@ def resolve_class(generator, label: str | None, checkpoint: str) -> int | None:
     raise ConfigError(f"unknown class {label[:60]!r}; the classes are: {shown}")
 
 
-def _class_rows(rows: list[Tensor], path: Path) -> Path:
-    """One row per class, the same latents in every row."""
-    return save_grid(torch.cat(rows), path, nrow=len(rows[0]))
-
-
 def _write_npy(generator, batches: Iterable[Tensor], count: int, path: Path) -> Path:
     """uint8 NHWC images (what image tools expect) or float32 points, no pickle."""
     images = generator.data_kind == "image"
@@ -278,11 +292,11 @@ def _write_npy(generator, batches: Iterable[Tensor], count: int, path: Path) -> 
                       "shape": shape}  # fmt: skip
             np.lib.format.write_array_header_1_0(handle, header)
             for batch in batches:
-                if images:
-                    array = to_uint8_images(batch).permute(0, 2, 3, 1).contiguous().numpy()
+                if images:  # made uint8 where the batch is: a quarter of the bytes move
+                    array = to_uint8_images(batch).permute(0, 2, 3, 1).contiguous().cpu().numpy()
                 else:
-                    array = batch.numpy().astype(np.float32)
-                handle.write(array.tobytes())
+                    array = batch.cpu().numpy().astype(np.float32)
+                handle.write(memoryview(np.ascontiguousarray(array)))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

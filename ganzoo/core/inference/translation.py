@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor, nn
 
 from ganzoo.core.data.image_io import EXTENSIONS, read_image, to_image, to_model_space, write_image
 from ganzoo.core.errors import ConfigError, DataError
+from ganzoo.core.inference.pictures import to_pictures
 
 _USES = {
     "noise": "generates images from noise: use ganzoo sample",
@@ -79,11 +81,28 @@ class Translator:
         return self.translate_images([image], direction)[0]
 
     def translate_images(self, images: list[Image.Image], direction=None) -> list[Image.Image]:
+        return self.translate_shrunk([self.shrink(image) for image in images], direction)
+
+    def shrink(self, image: Image.Image) -> tuple[Tensor, tuple[int, int]]:
+        """A picture -> its uint8 (C, R, R) pixels at the model's resolution, and its own size:
+        all that its translation needs, so a batch never holds the decoded pictures."""
         size = (self.resolution, self.resolution)
-        batch = torch.cat([to_model_space(im.resize(size, Image.Resampling.LANCZOS))
-                           for im in images])  # fmt: skip
-        out = self.translate(batch, direction)
-        return [to_image(t).resize(im.size, Image.Resampling.BICUBIC) for t, im in zip(out, images)]
+        array = np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
+        if array.ndim == 2:
+            array = array[:, :, None]
+        return torch.from_numpy(array.copy()).permute(2, 0, 1), image.size
+
+    @torch.no_grad()
+    def translate_shrunk(
+        self, items: list[tuple[Tensor, tuple[int, int]]], direction: str | None = None
+    ) -> list[Image.Image]:
+        """``shrink``'s results -> the translated pictures, each at its own size: uint8 goes
+        to the device and comes back, the scaling to [-1, 1] and back happens there."""
+        network = self.network(direction)
+        batch = torch.stack([pixels for pixels, _ in items]).to(_device(network))
+        out = network(batch.float().div(127.5).sub(1.0)).float()
+        pictures = to_pictures(out)
+        return [p.resize(size, Image.Resampling.BICUBIC) for p, (_, size) in zip(pictures, items)]
 
 
 class Restorer:
@@ -209,8 +228,9 @@ def translate_paths(
     jobs = _destinations(source, output)
     return _convert_batches(
         jobs,
-        lambda src: read_image(src, translator.channels, max_pixels),
-        lambda images: translator.translate_images(images, direction),
+        # Each picture is decoded and shrunk at once; only its small copy waits for the batch.
+        lambda src: translator.shrink(read_image(src, translator.channels, max_pixels)),
+        lambda items: translator.translate_shrunk(items, direction),
         batch_size, len(jobs) == 1, progress, report,
     )  # fmt: skip
 

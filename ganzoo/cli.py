@@ -211,6 +211,25 @@ class _TrainCommand(click.Command):
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
 @click.option(
+    "--memory-format", type=click.Choice(["auto", "channels_last", "contiguous"]), default="auto",
+    show_default=True, help="Layout of conv weights and image batches (auto: channels_last on "
+    "CUDA).",
+)  # fmt: skip
+@click.option(
+    "--fused-adam", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+    help="Adam's fused kernel (auto: on CUDA).",
+)  # fmt: skip
+@click.option(
+    "--data-placement", type=click.Choice(["auto", "device", "host"]), default="auto",
+    show_default=True,
+    help="Data set on the training device, or batches streamed from host memory "
+    "(auto: the device, up to 4 GiB).",
+)  # fmt: skip
+@click.option(
+    "--compile", "compile", is_flag=True,
+    help="torch.compile the networks (falls back to eager, with a note, where it cannot).",
+)  # fmt: skip
+@click.option(
     "--ema", type=float, default=None,
     help="Decay of the generator's weight average (default 0.999 for image models, warmed up; "
          "0 for 2D points).",

@@ -131,6 +131,39 @@ def test_image_pool_fills_then_swaps_half():
     assert torch.equal(none.query(first, gen), first)
 
 
+def reference_pool_query(stored, filled, images, generator):
+    """The reference code's ImagePool, image by image (what ImagePool does at once)."""
+    n, capacity = len(images), len(stored)
+    swap = (torch.rand(n, generator=generator) < 0.5).tolist()
+    slots = torch.randint(max(capacity, 1), (n,), generator=generator).tolist()
+    out = images.clone()
+    for i in range(n):
+        if filled < capacity:
+            stored[filled] = images[i]
+            filled += 1
+        elif swap[i]:
+            out[i] = stored[slots[i]].clone()
+            stored[slots[i]] = images[i]
+    return out, filled
+
+
+@pytest.mark.parametrize("capacity", [1, 3, 5, 50])
+def test_image_pool_matches_the_reference_loop(capacity):
+    # Batches larger than the pool, repeated slots in one batch, a pool filling mid-batch.
+    for seed in range(10):
+        pool = ImagePool(capacity, (1, 2, 2), torch.device("cpu"))
+        stored, filled = torch.zeros(capacity, 1, 2, 2), 0
+        ours, theirs = (torch.Generator().manual_seed(seed) for _ in range(2))
+        sizes = torch.Generator().manual_seed(100 + seed)
+        for _ in range(6):
+            n = int(torch.randint(1, 9, (1,), generator=sizes))
+            images = torch.rand(n, 1, 2, 2, generator=sizes) * 2 - 1
+            got = pool.query(images, ours)
+            expected, filled = reference_pool_query(stored, filled, images, theirs)
+            assert torch.equal(got, expected)
+            assert torch.equal(pool.images, stored) and int(pool.count) == filled
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """6 steps straight, and 3 steps then a resume to 6, of the same run."""

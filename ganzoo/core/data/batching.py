@@ -5,13 +5,20 @@ domain) has its own epoch sampler, so unpaired domains are drawn independently. 
 counter serves them all: a batch takes the next rows of every table, and the order depends
 only on (seed, table, epoch), so a resumed run continues from the counter alone. In a
 distributed run each rank keeps its slice of every global batch.
+
+Nothing here waits for the GPU: the row indices reach the device through pinned memory
+without a blocking copy, and data kept on the host is gathered and copied one batch ahead
+(``prefetch.Prefetcher``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
+from ganzoo.core.data.prefetch import Prefetcher
 from ganzoo.core.data.sampler import EpochSampler
 from ganzoo.core.data.store import DataStore
 from ganzoo.core.distributed import SINGLE, Ranks
@@ -32,8 +39,16 @@ class BatchSource:
         device: torch.device,
         spec: str = "the dataset",
         ranks: Ranks = SINGLE,
+        placement: str = "auto",
+        channels_last: bool = False,
+        prefetch: bool | None = None,
     ) -> None:
+        """``placement``: "device" keeps the tables on ``device``, "host" where the store has
+        them, "auto" on the device up to MAX_DEVICE_DATA_BYTES. ``channels_last``: image
+        fields come in that memory layout. ``prefetch``: gather host tables one batch ahead
+        (None: on CUDA)."""
         self.store, self.device = store, device
+        self.channels_last = channels_last
         # Every rank draws the same global batch and keeps its own contiguous slice.
         self.ranks = ranks
         self.local = batch_size // ranks.world
@@ -44,7 +59,9 @@ class BatchSource:
             if wanted & set(table)
         ]
         nbytes = sum(t.numel() * t.element_size() for tab in self.tables for t in tab.values())
-        on_device = nbytes <= MAX_DEVICE_DATA_BYTES
+        on_device = placement == "device" or (
+            placement == "auto" and nbytes <= MAX_DEVICE_DATA_BYTES
+        )
         self.samplers = []
         for index, table in enumerate(self.tables):
             rows = len(next(iter(table.values())))
@@ -58,7 +75,28 @@ class BatchSource:
                 self.tables[index] = {name: t.to(device) for name, t in table.items()}
         # An epoch is a pass over the largest table.
         self.reference = max(range(len(self.samplers)), key=lambda i: self.samplers[i].size)
-        self.draws = 0
+        self._draws = 0
+        self.on_device = on_device
+        if prefetch is None:
+            prefetch = device.type == "cuda"
+        self.prefetcher = Prefetcher(self._plan, device) if prefetch and not on_device else None
+        self._pin = device.type == "cuda"  # indices reach the device without a blocking copy
+
+    @property
+    def draws(self) -> int:
+        """Batches drawn so far: the next batch is the one of this draw."""
+        return self._draws
+
+    @draws.setter
+    def draws(self, value: int) -> None:
+        if value != self._draws and self.prefetcher is not None:
+            self.prefetcher.discard()
+        self._draws = value
+
+    def close(self) -> None:
+        """Stop the prefetching thread, if any (drawing again restarts it)."""
+        if self.prefetcher is not None:
+            self.prefetcher.close()
 
     def __len__(self) -> int:
         return self.samplers[self.reference].size
@@ -70,16 +108,48 @@ class BatchSource:
     def epoch(self) -> float:
         return self.samplers[self.reference].epoch_of(self.draws)
 
+    def _indices(self, table: int, draw: int) -> Tensor:
+        index = self.samplers[table].indices(draw)
+        if self.ranks.active:
+            index = index[self.ranks.rank * self.local : (self.ranks.rank + 1) * self.local]
+        return index
+
+    def _plan(self, draw: int) -> dict[str, tuple[Tensor, Tensor]]:
+        """Each field's host table and the rows of ``draw`` in it (what the prefetcher
+        gathers)."""
+        out = {}
+        for number, table in enumerate(self.tables):
+            index = self._indices(number, draw)
+            out.update({name: (data, index) for name, data in table.items()})
+        return out
+
+    def _rows(self, draw: int) -> dict[str, Tensor]:
+        """The raw rows of ``draw`` (uint8 images, labels, points) on the device."""
+        if self.prefetcher is not None:
+            return self.prefetcher.get(draw)
+        rows: dict[str, Tensor] = {}
+        for number, table in enumerate(self.tables):
+            index = self._indices(number, draw)
+            moved: dict[Any, Tensor] = {}
+            for name, data in table.items():
+                if data.device not in moved:
+                    if self._pin and data.device.type == "cuda":
+                        moved[data.device] = index.pin_memory().to(data.device, non_blocking=True)
+                    else:
+                        moved[data.device] = index.to(data.device)
+                rows[name] = data[moved[data.device]].to(self.device, non_blocking=True)
+        return rows
+
     def next(self) -> dict[str, Tensor]:
         batch: dict[str, Tensor] = {}
-        for table, sampler in zip(self.tables, self.samplers):
-            index = sampler.indices(self.draws)
-            if self.ranks.active:
-                index = index[self.ranks.rank * self.local : (self.ranks.rank + 1) * self.local]
-            for name, data in table.items():
-                rows = data[index.to(data.device)].to(self.device, non_blocking=True)
-                batch[name] = self.store.to_model_space(rows, name)
-        self.draws += 1
+        for name, rows in self._rows(self._draws).items():
+            if self.channels_last and rows.ndim == 4:
+                # The layout change on uint8 moves a quarter of the bytes it would on floats.
+                rows = rows.contiguous(memory_format=torch.channels_last)
+            batch[name] = self.store.to_model_space(rows, name)
+            if self.channels_last and batch[name].ndim == 4:
+                batch[name] = batch[name].contiguous(memory_format=torch.channels_last)
+        self._draws += 1
         return batch
 
     def fixed(self, n: int, seed: int) -> dict[str, Tensor]:

@@ -80,6 +80,18 @@ class TrainConfig:
     # Distributed runs: batch norm statistics over the whole global batch (SyncBatchNorm,
     # CUDA only) instead of each rank's slice.
     sync_bn: bool = False
+    # Speed settings: none changes what is trained beyond float rounding (see "Speed on a
+    # GPU" in docs/training.md). "auto" turns each on where it helps: on CUDA.
+    # channels_last: NHWC weights and image batches for the convolutions.
+    memory_format: str = "auto"
+    # Adam's fused kernel (one launch for all parameters) instead of torch's foreach one.
+    fused_adam: str = "auto"
+    # device: the whole data set on the training device as uint8; host: batches gathered
+    # on the host (on CUDA into pinned memory, copied one batch ahead); auto: device up to
+    # MAX_DEVICE_DATA_BYTES.
+    data_placement: str = "auto"
+    # torch.compile the networks' forward passes (falls back to eager if it cannot).
+    compile: bool = False
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -121,6 +133,14 @@ class TrainConfig:
             raise ConfigError(f"--channels must be 1 or 3; got {self.channels}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"--precision must be fp32 or bf16; got {self.precision}")
+        for name, choices in SPEED_CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ConfigError(
+                    f"{_flag(name)} must be {', '.join(choices[:-1])} or {choices[-1]}; "
+                    f"got {getattr(self, name)!r}"
+                )
+        if not isinstance(self.compile, bool):
+            raise ConfigError("--compile must be true or false")
         check_int(self.freeze_d, "--freeze-d", 0, MAX_FREEZE_D)
         if self.preset is not None and not isinstance(self.preset, str):
             raise ConfigError("preset must be a preset name")
@@ -159,6 +179,13 @@ class TrainConfig:
         if self.ckpt_every is None:
             self.ckpt_every = max(1, total // 4)
 
+
+# The speed settings' values ("auto" first: the default).
+SPEED_CHOICES = {
+    "memory_format": ("auto", "channels_last", "contiguous"),
+    "fused_adam": ("auto", "on", "off"),
+    "data_placement": ("auto", "device", "host"),
+}
 
 # name -> (lowest, highest); None is allowed unless the name is in _REQUIRED_INTS.
 _INT_RANGES = {

@@ -29,9 +29,13 @@ class EMA:
     @torch.no_grad()
     def update(self, source: nn.Module, step: int = 0) -> None:
         decay = self.decay_at(step)
-        for average, current in zip(self.module.parameters(), source.parameters()):
-            average.lerp_(current.detach(), 1.0 - decay)
+        # One multi-tensor kernel per list on a GPU, not one per parameter; the weight is a
+        # Python number, so nothing waits for the device.
+        averages = list(self.module.parameters())
+        if averages:
+            torch._foreach_lerp_(averages, [p.detach() for p in source.parameters()], 1.0 - decay)
         # Buffers (batch-norm statistics) are not averaged: the latest ones describe the
         # activations of the latest weights best.
-        for average, current in zip(self.module.buffers(), source.buffers()):
-            average.copy_(current)
+        buffers = list(self.module.buffers())
+        if buffers:
+            torch._foreach_copy_(buffers, list(source.buffers()))

@@ -23,6 +23,7 @@ from ganzoo.core.errors import CheckpointError
 from ganzoo.core.limits import MAX_STEPS
 from ganzoo.core.training import rng
 from ganzoo.core.training.augment import describe_augment
+from ganzoo.core.training.optimizers import implementation_as_saved
 
 if TYPE_CHECKING:
     from ganzoo.core.training.trainer import Trainer
@@ -169,7 +170,11 @@ def restore_state(trainer: Trainer, checkpoint: Checkpoint) -> None:
     for name, ema in trainer.emas.items():
         ema.module.load_state_dict(checkpoint.tensors(ema_prefix(name)))
     for name, optimizer in trainer.optimizers.items():
-        load_optimizer(checkpoint, f"optim.{name}", optimizer)
+        prefix = f"optim.{name}"
+        saved = checkpoint.json(f"{prefix}.param_groups", list)
+        # Fused or not, on a GPU or a CPU: the same state, whichever wrote it.
+        with implementation_as_saved(optimizer, saved):
+            load_optimizer(checkpoint, prefix, optimizer)
     if not same_device:
         note(
             f"the checkpoint was written on {saved_device}, this run is on "

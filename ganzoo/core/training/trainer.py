@@ -1,6 +1,13 @@
 """The one shared trainer: device placement, mixed precision, optimisers, the step loop,
 checkpoints, pictures and the metrics log. What differs between GAN families lives in the
-family's descriptor, its ``TrainStep`` and the loss, never here."""
+family's descriptor, its ``TrainStep`` and the loss, never here.
+
+Nothing in the loop waits for the GPU between log steps: metrics are summed on the device
+and read back (``float``) only when a line is logged, so the host queues the next steps
+while the device runs the current one. On CUDA the weights and image batches are
+channels_last and Adam is fused (``--memory-format``, ``--fused-adam``); ``--compile``
+wraps the networks the step calls in ``torch.compile``.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +25,11 @@ from torch import Tensor
 from ganzoo.core import distributed
 from ganzoo.core.checkpoints import Checkpoint, save_checkpoint
 from ganzoo.core.data.batching import BatchSource
+from ganzoo.core.device import use_channels_last
 from ganzoo.core.errors import TrainingError
 from ganzoo.core.interfaces import Generator
 from ganzoo.core.progress import TrainingProgress
+from ganzoo.core.training import compiling
 from ganzoo.core.training.curves import save_loss_curves
 from ganzoo.core.training.ema import EMA
 from ganzoo.core.training.optimizers import build_optimizers, decay_factor, set_lr_factor
@@ -60,6 +69,13 @@ class Trainer:
             distributed.broadcast_module(self.model)
             for optimizer in self.optimizers.values():
                 distributed.sync_optimizer(optimizer, self.ranks.world)
+        # After the broadcast (collectives want the standard layout); the parameters stay
+        # the same objects, so the optimisers (with no state yet) need nothing.
+        self.channels_last = use_channels_last(
+            config.memory_format, device, self.model, plan.store.kind
+        )
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self.base_lr = {n: o.param_groups[0]["lr"] for n, o in self.optimizers.items()}
         self.train_step = plan.step
         # The step sized its state for the model before it moved; size it again on the
@@ -68,7 +84,7 @@ class Trainer:
         self.noise = torch.Generator(device).manual_seed(config.seed + 1)
         self.batches = BatchSource(
             plan.store, self.info.needs, config.batch_size, config.seed, device, config.dataset,
-            self.ranks,
+            self.ranks, placement=config.data_placement, channels_last=self.channels_last,
         )  # fmt: skip
         self.total = config.total_steps(
             len(self.batches), self.train_step.batches_per_step(config.d_steps)
@@ -100,6 +116,12 @@ class Trainer:
         self._stop_requested = False
         self._stop_agreed = False
         self.writer = BackgroundWriter(self.write_in_background)
+        # What the step calls: the networks, or their compiled wrappers (which share the
+        # parameters; checkpoints, EMA and pictures keep using the networks themselves).
+        self.compile_pending = False
+        self.step_networks = self.networks
+        if config.compile:
+            self.step_networks, self.compile_pending = compiling.compiled_networks(self)
 
     @property
     def draws(self) -> int:
@@ -184,7 +206,7 @@ class Trainer:
         cfg = self.config
         _, step_options = self.plan.split_options()
         return StepContext(
-            networks=self.networks,
+            networks=self.step_networks,
             optimizers=self.optimizers,
             loss=self.plan.loss,
             d_steps=cfg.d_steps,
@@ -228,7 +250,7 @@ class Trainer:
                     if cfg.lr_decay > 0:
                         factor = decay_factor(self.step, self.total, cfg.lr_decay)
                         set_lr_factor(self.optimizers, self.base_lr, factor)
-                    metrics = self.train_step(ctx)
+                    metrics = compiling.guarded_step(self, ctx, progress.message)
                     metrics.update(self.augment.diagnostics())
                     for name, ema in self.emas.items():
                         ema.update(self.networks[name], self.step)
@@ -266,6 +288,7 @@ class Trainer:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+            self.batches.close()
             # A checkpoint handed to the writer is finished before any error reaches the
             # user (its message may name it).
             self.writer.wait()

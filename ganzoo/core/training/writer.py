@@ -14,12 +14,18 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor
 
 
 def snapshot(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Copies on the CPU that the training steps after this one cannot change."""
-    return {k: t.detach().to("cpu", copy=True) for k, t in tensors.items()}
+    """Copies on the CPU that the training steps after this one cannot change, in the
+    standard (contiguous) layout whatever the training one (channels_last weights): the
+    file holds plain row-major tensors."""
+    return {
+        k: t.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+        for k, t in tensors.items()
+    }
 
 
 class BackgroundWriter:

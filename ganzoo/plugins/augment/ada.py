@@ -72,10 +72,6 @@ CONTRAST_STD = 0.5  # log2
 HUE_MAX = 1.0  # fraction of a half turn each way
 SATURATION_STD = 1.0  # log2
 
-# cos and sin of a quarter turn times 0..3, exact (torch.cos(pi / 2) is not 0).
-_QUARTER_COS = (1.0, 0.0, -1.0, 0.0)
-_QUARTER_SIN = (0.0, 1.0, 0.0, -1.0)
-
 
 def parse_ops(text: str) -> frozenset[str]:
     """``"blit+hue"`` -> the transforms named, groups expanded."""
@@ -118,6 +114,18 @@ def _translate2d(tx: Tensor, ty: Tensor) -> Tensor:
 
 def _gated(gate: Tensor, value: Tensor, neutral: float) -> Tensor:
     return torch.where(gate, value, torch.full_like(value, neutral))
+
+
+def _quarter_turns(quarter: Tensor) -> tuple[Tensor, Tensor]:
+    """cos and sin of ``quarter`` (0..3) quarter turns, exact (torch.cos(pi / 2) is not 0),
+    made on the device: a table copied from the host would wait for the GPU."""
+    one, zero = (
+        torch.ones_like(quarter, dtype=torch.float32),
+        torch.zeros_like(quarter, dtype=torch.float32),
+    )
+    cos = torch.where(quarter == 0, one, torch.where(quarter == 2, -one, zero))
+    sin = torch.where(quarter == 1, one, torch.where(quarter == 3, -one, zero))
+    return cos, sin
 
 
 class ADA(Augment):
@@ -236,9 +244,7 @@ class ADA(Augment):
         if "rotate90" in ops:
             quarter = torch.floor(draws.uniform(n) * 4).long()
             quarter = torch.where(self._gate(draws, n, p), quarter, torch.zeros_like(quarter))
-            cos = torch.tensor(_QUARTER_COS, device=device)[quarter]
-            sin = torch.tensor(_QUARTER_SIN, device=device)[quarter]
-            inverse = inverse @ _rotate2d(cos, sin)
+            inverse = inverse @ _rotate2d(*_quarter_turns(quarter))
         if "xint" in ops:
             shift = (draws.uniform(n, 2) * 2 - 1) * XINT_MAX
             shift = _gated(self._gate(draws, n, p)[:, None], shift, 0.0)
@@ -309,9 +315,10 @@ class ADA(Augment):
         if "hue" in ops:
             gate, angle = self._gate(draws, n, p), (draws.uniform(n) * 2 - 1) * math.pi * HUE_MAX
             cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
-            cross = torch.tensor(
-                [[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], device=device
-            ) / math.sqrt(3)  # the cross-product matrix of the luma axis
+            # The cross-product matrix of the luma axis, [[0, -1, 1], [1, 0, -1], [-1, 1, 0]]
+            # / sqrt(3): P - P^T for the cyclic permutation P, built on the device.
+            cycle = torch.eye(3, device=device).roll(1, 0)
+            cross = (cycle - cycle.T) / math.sqrt(3)
             then(gate, cos * eye + sin * cross + (1 - cos) * along)  # Rodrigues' formula
         if "saturation" in ops:
             gate, value = self._gate(draws, n, p), torch.exp2(draws.normal(n) * SATURATION_STD)

@@ -10,6 +10,8 @@ generators' work, which damps oscillation. This is the reference code's ``ImageP
 Randomness comes only from the generator passed to ``query`` (the run's seeded source), and
 every query draws the same numbers whatever the pool's state, so a resumed run repeats an
 uninterrupted one exactly. The contents and the count are the step's checkpointed state.
+A query runs on the device without reading anything back to the host (the fill count is
+also kept as a Python int), so it does not stall a GPU's step.
 """
 
 from __future__ import annotations
@@ -40,18 +42,42 @@ class ImagePool:
             self.to(images.device)
         n = images.shape[0]
         device = generator.device if generator is not None else images.device
-        swap = (torch.rand(n, generator=generator, device=device) < 0.5).tolist()
-        slots = torch.randint(self.capacity, (n,), generator=generator, device=device).tolist()
-        out = images.clone()
-        for i in range(n):
-            if self._filled < self.capacity:
-                self.images[self._filled] = images[i]
-                self._filled += 1
-            elif swap[i]:
-                out[i] = self.images[slots[i]]
-                self.images[slots[i]] = images[i]
+        swap = (torch.rand(n, generator=generator, device=device) < 0.5).to(images.device)
+        slots = torch.randint(self.capacity, (n,), generator=generator, device=device)
+        slots = slots.to(images.device)
+        # The first images fill the pool's free slots in order: how many is known here.
+        fill = min(n, self.capacity - self._filled)
+        if fill:
+            self.images[self._filled : self._filled + fill] = images[:fill]
+            self._filled += fill
         self.count.fill_(self._filled)
+        out = images.clone()
+        if fill < n:
+            out[fill:] = self._swap(images[fill:], swap[fill:], slots[fill:])
         return out
+
+    def _swap(self, images: Tensor, swap: Tensor, slots: Tensor) -> Tensor:
+        """The reference loop over a full pool (image i, if ``swap[i]``, takes the image in
+        ``slots[i]`` and leaves itself there), done at once on the device: no Python loop
+        over the batch, nothing read back to the host."""
+        n = len(images)
+        order = torch.arange(1, n + 1, device=images.device)
+        # writes[i, j]: image j swaps into image i's slot.
+        writes = (slots[:, None] == slots[None, :]) & swap[None, :]
+        # What image i finds in its slot: the last image before it that swapped into that
+        # slot, else what the pool held.
+        before = writes & (order[None, :] < order[:, None])
+        last_before = (before * order[None, :]).amax(1)
+        found = self.images[slots]
+        taken = torch.where(
+            (last_before > 0)[:, None, None, None], images[(last_before - 1).clamp(min=0)], found
+        )
+        # What each slot holds afterwards: the last image that swapped into it. Every write
+        # to one slot carries that same value, so duplicate indices cannot disagree.
+        last = (writes * order[None, :]).amax(1)
+        kept = torch.where((last > 0)[:, None, None, None], images[(last - 1).clamp(min=0)], found)
+        self.images[slots] = kept
+        return torch.where(swap[:, None, None, None], taken, images)
 
     def state(self, prefix: str) -> dict[str, Tensor]:
         return {f"{prefix}_images": self.images, f"{prefix}_count": self.count}

@@ -201,3 +201,28 @@ def test_gradients_are_averaged_in_buckets(monkeypatch):
     for i, p in enumerate(params[:3]):
         assert torch.equal(p.grad, torch.full_like(p, float(i + 1)))
     assert params[3].grad is None
+
+
+def test_channels_last_gradients_are_reduced_in_place_in_their_layout(monkeypatch):
+    from ganzoo.core import distributed
+
+    sent = []
+
+    def fake_all_reduce(tensor, op=None):
+        sent.append(tensor.clone())
+        tensor.mul_(2)
+
+    monkeypatch.setattr(distributed.dist, "all_reduce", fake_all_reduce)
+    conv = torch.nn.Parameter(torch.ones(4, 3, 2, 2).contiguous(memory_format=torch.channels_last))
+    conv.grad = torch.arange(48.0).reshape(4, 3, 2, 2).contiguous(memory_format=torch.channels_last)
+    bias = torch.nn.Parameter(torch.ones(4))
+    bias.grad = torch.arange(4.0)
+    expected = (conv.grad.clone(), bias.grad.clone())
+    pointer = conv.grad.data_ptr()
+    distributed.average_gradients([conv, bias], world=2)
+    # Sent in memory order (NHWC), written back into the same storage and layout.
+    (flat,) = sent
+    assert torch.equal(flat[:48], expected[0].permute(0, 2, 3, 1).reshape(-1))
+    assert conv.grad.data_ptr() == pointer
+    assert conv.grad.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(conv.grad, expected[0]) and torch.equal(bias.grad, expected[1])

@@ -419,3 +419,24 @@ def test_cli_flags_reach_the_run(run_cli, tmp_path):
     # Like --precision, they are the run's settings: a resume keeps them, and refuses others.
     refused = run_cli("train", "--resume", out, "--steps", "4", "--fused-adam", "off")
     assert refused.code == 2 and "--fused-adam" in refused.err
+
+
+def test_a_compile_failure_in_a_distributed_run_stops_it_in_one_line():
+    # Retaking the step on one rank would meet the others in the wrong collective.
+    from types import SimpleNamespace
+
+    from ganzoo.core.errors import TrainingError
+    from ganzoo.core.training import compiling
+
+    def failing(ctx):
+        raise RuntimeError("no C++ compiler found\nmore detail")
+
+    trainer = SimpleNamespace(
+        compile_pending=True, ranks=SimpleNamespace(active=True), train_step=failing
+    )
+    with pytest.raises(TrainingError) as caught:
+        compiling.guarded_step(trainer, SimpleNamespace(), print)
+    assert str(caught.value) == (
+        "--compile failed in a distributed run (RuntimeError: no C++ compiler found); "
+        "run again without --compile"
+    )

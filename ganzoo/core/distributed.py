@@ -114,14 +114,22 @@ def average_gradients(parameters: list[Tensor], world: int) -> None:
 
 
 def _reduce(grads: list[Tensor], world: int) -> None:
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([_in_memory_order(g).reshape(-1) for g in grads])
     dist.all_reduce(flat)
     flat /= world
     offset = 0
     for grad in grads:
         n = grad.numel()
-        grad.copy_(flat[offset : offset + n].view_as(grad))
+        target = _in_memory_order(grad)
+        target.copy_(flat[offset : offset + n].view_as(target))
         offset += n
+
+
+def _in_memory_order(grad: Tensor) -> Tensor:
+    """A view of ``grad`` whose logical order is its memory order: a channels_last (NHWC)
+    gradient is flattened and written back without a strided copy each way."""
+    nhwc = grad.dim() == 4 and grad.is_contiguous(memory_format=torch.channels_last)
+    return grad.permute(0, 2, 3, 1) if nhwc and not grad.is_contiguous() else grad
 
 
 def sync_optimizer(optimizer: torch.optim.Optimizer, world: int) -> None:

@@ -50,7 +50,9 @@ class Prefetcher:
                 self.plan(draw).items()}  # fmt: skip
         if not self.cuda:
             return rows, None
-        with torch.cuda.stream(self.stream):
+        # This thread's current device is cuda:0 until set: entering the stream on another
+        # device would otherwise make a stray CUDA context on GPU 0 (every torchrun rank).
+        with torch.cuda.device(self.device), torch.cuda.stream(self.stream):
             moved = {name: t.to(self.device, non_blocking=True) for name, t in rows.items()}
             done = torch.cuda.Event()
             done.record(self.stream)

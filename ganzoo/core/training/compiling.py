@@ -6,7 +6,8 @@ networks themselves, so no state-dict key gains ``_orig_mod.``. torch compiles a
 call, so the first compiled step is guarded: everything it changes is copied before it, and
 if it raises (no C++ compiler, an unsupported operation) the copy is put back, one line
 says why, and the step is taken again uncompiled. A failure after the first step is not
-caught: by then the compiled graphs have run.
+caught: by then the compiled graphs have run. In a distributed run the first step is not
+retaken (ranks failing at different collectives would deadlock): a failure stops the run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 
 from ganzoo.console import note
 from ganzoo.core.device import compile_networks, failure_line
+from ganzoo.core.errors import TrainingError
 from ganzoo.core.interfaces import Loss
 from ganzoo.core.training import rng
 from ganzoo.core.training.optimizers import match_state
@@ -68,6 +70,18 @@ def guarded_step(
     it fails, so ``--compile`` never costs a run."""
     if not trainer.compile_pending:
         return trainer.train_step(ctx)
+    if trainer.ranks.active:
+        # Ranks that fail at different moments of the step would meet in different
+        # collectives if one retook the step: a failure stops the run instead.
+        try:
+            metrics = trainer.train_step(ctx)
+        except Exception as error:
+            raise TrainingError(
+                f"--compile failed in a distributed run ({failure_line(error)}); "
+                "run again without --compile"
+            ) from None
+        trainer.compile_pending = False
+        return metrics
     saved = _capture(trainer)
     try:
         metrics = trainer.train_step(ctx)

@@ -1,7 +1,7 @@
 """A small-data recipe against plain DCGAN on a few hundred held-out procedural paintings.
 
     .venv/bin/python benchmarks/small_folder.py [--count 300] [--steps 2000] [--seeds 3]
-        [--samples 1000] [--dcgan-width 64] [--sngan-width 32] [--batch-size 64]
+        [--first-seed 0] [--samples 1000] [--dcgan-width 64] [--sngan-width 32] [--batch-size 64]
         [--d-steps 1] [--lr-g/--lr-d/--beta1/--beta2 X] [--small-model sngan|dcgan-sn]
         [--small-augment SPEC|none] [--recipes plain,small-data] [--threads 1]
         [--inception PATH] [--out docs/benchmarks.md|-]
@@ -160,7 +160,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300, help="paintings in the folder")
     parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per recipe")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds F..F+N-1 per recipe")
+    parser.add_argument("--first-seed", type=int, default=0, help="F: the first seed")
     parser.add_argument("--samples", type=int, default=1000, help="generated images per score")
     parser.add_argument("--dcgan-width", type=int, default=64, help="plain: dcgan -o width")
     parser.add_argument("--sngan-width", type=int, default=32, help="small-data: sngan -o width")
@@ -203,7 +204,7 @@ def main() -> None:
         folder = Path(tmp) / "paintings"
         make_paintings(folder, count=args.count, size=64, seed=0)
         data = f"folder:{folder}"
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for name, (model, settings) in recipe.items():
                 score = train_and_score(model, settings, seed, args, data, tmp)
                 results[name].append(score)
@@ -226,7 +227,8 @@ def main() -> None:
             "",
             f"Data: {args.count} procedural landscape paintings (`tests/paintings.py`, seed 0, "
             "64 px, read as `folder:PATH` at 32 px). Both recipes: `--preset none`, batch size "
-            f"{args.batch_size}, {args.steps} steps, seeds 0..{args.seeds - 1}. "
+            f"{args.batch_size}, {args.steps} steps, "
+            f"seeds {args.first_seed}..{args.first_seed + args.seeds - 1}. "
             f"{settings_text(recipe)}; unnamed settings are the family's defaults "
             "(dcgan: Adam 2e-4, betas (0.5, 0.999); sngan: Adam 2e-4, betas (0, 0.9)).",
             "",

@@ -46,7 +46,10 @@ def test_list_filters_and_json(run_cli):
     only_models = json.loads(run_cli("list", "--kind", "models", "--json").out)
     assert {e["kind"] for e in only_models} == {"model"}
     wildcard = json.loads(run_cli("list", "dc*", "--json").out)
-    assert [e["name"] for e in wildcard] == ["dcgan"]
+    assert [(e["kind"], e["name"]) for e in wildcard] == [
+        ("model", "dcgan"),
+        ("preset", "dcgan-small-data"),
+    ]
     table = run_cli("list", "--kind", "loss")
     assert table.code == 0 and "minimax" in table.out and "dcgan" not in table.out
 
@@ -56,5 +59,6 @@ def test_plugins_lists_builtins(run_cli):
     for name in ("mlp", "dcgan", "losses", "datasets", "metrics"):
         assert records[name]["status"] == "ok"
         assert records[name]["distribution"] == "ganzoo"
-    assert records["dcgan"]["hooks"] == ["register_models"]
+    assert records["dcgan"]["hooks"] == ["register_models", "register_presets"]
     assert "model:dcgan" in records["dcgan"]["provides"]
+    assert "preset:dcgan-small-data" in records["dcgan"]["provides"]

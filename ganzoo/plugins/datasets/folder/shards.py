@@ -72,9 +72,9 @@ class Writer:
         }
         # The header grows only by the skipped list and the numbers it ends up with: reserve
         # room for the largest numbers with the skipped list kept outside, and some for it.
-        placeholder = "x" * len(cache.digest_text(xxhash.xxh3_128()))
-        shards = [placeholder] * -(-max_rows // self.shard_rows)
-        largest = self._header(10**20, placeholder, shards, 10**20, None, 10**20, placeholder)
+        widest = "x" * len(cache.digest_text(xxhash.xxh3_128()))
+        shards = [widest] * -(-max_rows // self.shard_rows)
+        largest = self._header(10**20, widest, shards, 10**20, None, 10**20, widest)
         room = len(largest) + min(SKIPPED_ROOM, 4096 + 100 * max_rows)
         self.data_start = -(-(8 + room) // _ALIGN) * _ALIGN
 

@@ -4,27 +4,19 @@ runs and formats the table (the GPU figures themselves come from a GPU machine).
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from benchmark_scripts import load_benchmark
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganzoo.core.build import build_model
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 TINY = {"width": 8, "latent_dim": 16}
 
 
 @pytest.fixture
 def ablation(monkeypatch):
-    # The script imports its neighbours (machine, report, throughput, ...) by plain name.
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("gpu_ablation", BENCHMARKS / "gpu_ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark(monkeypatch, "gpu_ablation")
 
 
 def test_refuses_without_cuda_in_one_line(ablation, monkeypatch, tmp_path, capsys):

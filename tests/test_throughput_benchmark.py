@@ -3,26 +3,18 @@ with each other, written between their markers, and it leaves the process as it 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-from pathlib import Path
 
 import pytest
+from benchmark_scripts import load_benchmark
 
 from ganzoo.core.paths import CACHE_ENV
 from ganzoo.core.training.trainer import Trainer
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 def load_throughput(monkeypatch):
-    # The script imports its neighbours (machine, report, plain_dcgan) by plain name.
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("throughput", BENCHMARKS / "throughput.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark(monkeypatch, "throughput")
 
 
 def test_tiny_run_reports_consistent_figures(monkeypatch, tmp_path, capsys):

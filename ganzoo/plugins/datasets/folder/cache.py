@@ -266,7 +266,9 @@ def verify(file: BinaryIO, layout: Layout, shape: tuple[int, ...]) -> None:
 def set_mtime(fd: int, mtime_ns: int) -> None:
     """Set an open file's mtime, where the system and the file's owner allow; a file whose
     mtime cannot be set is only ever hashed in full, which is safe."""
-    with contextlib.suppress(OSError, NotImplementedError):
+    if os.utime not in os.supports_fd:  # no utime of a descriptor on this system
+        return
+    with contextlib.suppress(OSError):
         os.utime(fd, ns=(time.time_ns(), mtime_ns))
 
 

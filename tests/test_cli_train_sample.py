@@ -34,6 +34,8 @@ def test_train_writes_a_complete_run_folder(run_cli, tmp_path):
     assert result.code == 0, result.err
     assert f"run folder: {out}" in result.out
     assert "samples:" in result.out and "checkpoint:" in result.out
+    # The real images' grid is named beside the samples, for comparison at a glance.
+    assert f"real:       {out / 'samples' / 'real.png'}" in result.out
 
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["model"] == "dcgan" and config["train"]["dataset"] == "shapes"

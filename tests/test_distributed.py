@@ -161,6 +161,49 @@ def test_ranks_out_of_step_are_caught(tmp_path):
 
 
 @pytest.mark.slow
+def test_each_rank_draws_its_own_augmentations(tmp_path):
+    # Latents come from the shared stream (the global batch, sliced); the draws a step makes
+    # for its own images must differ between ranks, and be the same again on a rerun.
+    script = tmp_path / "draws.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            import sys
+            from ganzoo.plugins.augment import draws
+            from ganzoo.cli import main
+
+            seen = []
+            uniform = draws.Draws.uniform
+
+            def recorded(self, *shape):
+                out = uniform(self, *shape)
+                seen.append(round(float(out.sum()), 6))
+                return out
+
+            draws.Draws.uniform = recorded
+            try:
+                main(sys.argv[1:])
+            except SystemExit as stop:
+                assert stop.code in (0, None), stop.code
+            print(f"rank {os.environ['RANK']}: {seen[:4]}")
+            """
+        )
+    )
+    args = ["train", "dcgan", "--resolution", "16", "-o", "width=8", "--dataset-size", "64",
+            "-b", "8", "--steps", "2", "--augment", "diffaugment"]  # fmt: skip
+    lines = []
+    for run in ("a", "b"):
+        done = torchrun(*args, "--out", tmp_path / run, script=str(script))
+        assert done.returncode == 0, done.stderr
+        lines.append(sorted(x for x in done.stdout.splitlines() if x.startswith("rank ")))
+    (rank0, rank1), again = lines
+    assert rank0.split(": ")[1] != rank1.split(": ")[1]
+    assert rank0.split(": ")[1] != "[]"
+    assert again == [rank0, rank1]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 from torch import Tensor
 
@@ -22,3 +24,10 @@ def restore(states: dict[str, Tensor], noise: torch.Generator, same_device: bool
     noise.set_state(states["rng.noise"])
     if noise.device.type == "cuda" and "rng.torch_cuda" in states:
         torch.cuda.set_rng_state(states["rng.torch_cuda"], noise.device)
+
+
+def rank_step_seed(seed: int, rank: int, step: int) -> int:
+    """The seed of one rank's own draws at one step of a torchrun run: a stream of its own
+    for every ``(seed, rank, step)``, found again from those three alone after a resume."""
+    digest = hashlib.blake2b(f"ganzoo:{seed}:{rank}:{step}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)

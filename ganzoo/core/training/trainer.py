@@ -29,7 +29,7 @@ from ganzoo.core.device import use_channels_last
 from ganzoo.core.errors import TrainingError
 from ganzoo.core.interfaces import Generator
 from ganzoo.core.progress import TrainingProgress
-from ganzoo.core.training import compiling
+from ganzoo.core.training import compiling, rng
 from ganzoo.core.training.curves import save_loss_curves
 from ganzoo.core.training.ema import EMA
 from ganzoo.core.training.optimizers import build_optimizers, decay_factor, set_lr_factor
@@ -82,6 +82,12 @@ class Trainer:
         # training device (a restore, if any, comes after).
         self.train_step.init_state(self.model)
         self.noise = torch.Generator(device).manual_seed(config.seed + 1)
+        # Under torchrun every rank draws the global batch's latents from the shared stream
+        # above and keeps its slice. What a step draws for its own images (augmentations,
+        # penalty mixes, image pools, masks, dropout) comes from a stream of the rank's own,
+        # or every rank would apply the same draws to different images; it is reseeded from
+        # (seed, rank, step) at each step, so a resume needs no state for it.
+        self.step_noise = torch.Generator(device) if self.ranks.active else self.noise
         self.batches = BatchSource(
             plan.store, self.info.needs, config.batch_size, config.seed, device, config.dataset,
             self.ranks, placement=config.data_placement, channels_last=self.channels_last,
@@ -214,7 +220,7 @@ class Trainer:
             next_batch=self.batches.next,
             latent=self._latent,
             autocast=self._autocast,
-            noise=self.noise,
+            noise=self.step_noise,
             options=step_options,
             step=self.step,
             regularizer=self.regularizer,
@@ -247,6 +253,10 @@ class Trainer:
             with TrainingProgress(self.total, self.step, cfg.log_every, title, quiet) as progress:
                 while self.step < self.total and not self._stopping():
                     ctx.step = self.step
+                    if self.step_noise is not self.noise:
+                        self.step_noise.manual_seed(
+                            rng.rank_step_seed(cfg.seed, self.ranks.rank, self.step)
+                        )
                     if cfg.lr_decay > 0:
                         factor = decay_factor(self.step, self.total, cfg.lr_decay)
                         set_lr_factor(self.optimizers, self.base_lr, factor)

@@ -106,3 +106,27 @@ def test_resume_with_a_lazy_regulariser_is_bit_identical(tmp_path):
     start_run("mlp", dict(settings, steps=4, out=tmp_path / "split"))
     resumed = resume_run(str(tmp_path / "split"), {"steps": 8})
     _assert_identical(straight.checkpoint, resumed.checkpoint)
+
+
+def test_lazy_r1_adjusts_the_discriminators_adam_as_stylegan2_does():
+    from types import SimpleNamespace
+
+    from ganzoo.core.training.optimizers import group_settings
+    from ganzoo.zoo.families import OptimizerGroup
+
+    D = OptimizerGroup("d", ("discriminator",), role="discriminator", lr=2e-3, betas=(0.0, 0.99))
+    G = OptimizerGroup("g", ("generator",), lr=2e-3, betas=(0.0, 0.99))
+
+    def config(reg):
+        return SimpleNamespace(lr_g=None, lr_d=None, beta1=None, beta2=None, reg=reg)
+
+    lazy = config({"name": "r1", "options": {"gamma": 10.0, "every": 16}})
+    # StyleGAN2's mb_ratio: D takes 17 updates in 16 steps.
+    lr, (beta1, beta2) = group_settings(D, lazy)
+    assert lr == pytest.approx(2e-3 * 16 / 17)
+    assert beta1 == 0.0 and beta2 == pytest.approx(0.99 ** (16 / 17))
+    assert group_settings(G, lazy) == (2e-3, (0.0, 0.99))
+    assert group_settings(D, config(None)) == (2e-3, (0.0, 0.99))
+    # gamma 0 makes no extra updates, so nothing to adjust.
+    off = config({"name": "r1", "options": {"gamma": 0.0, "every": 16}})
+    assert group_settings(D, off) == (2e-3, (0.0, 0.99))

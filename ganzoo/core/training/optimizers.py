@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ganzoo.core.errors import ConfigError
+from ganzoo.core.training.regularizers import adam_ratio
 from ganzoo.zoo.families import OptimizerGroup
 
 
@@ -33,9 +34,14 @@ def group_parameters(model: nn.Module, groups: tuple[OptimizerGroup, ...]) -> di
 
 def group_settings(group: OptimizerGroup, config: Any) -> tuple[float, tuple[float, float]]:
     lr = config.lr_g if group.role == "generator" else config.lr_d
+    lr = group.lr if lr is None else lr
     beta1 = group.betas[0] if config.beta1 is None else config.beta1
     beta2 = group.betas[1] if config.beta2 is None else config.beta2
-    return (group.lr if lr is None else lr), (beta1, beta2)
+    if group.role == "generator":
+        return lr, (beta1, beta2)
+    # A lazy regulariser's extra updates of D (StyleGAN2's lazy regularisation).
+    ratio = adam_ratio(getattr(config, "reg", None))
+    return lr * ratio, (beta1**ratio, beta2**ratio)
 
 
 def build_optimizers(

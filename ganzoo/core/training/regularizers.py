@@ -2,7 +2,8 @@
 
 R1 (Mescheder et al. 2018) penalises the squared gradient norm of D on real data. Run
 lazily as StyleGAN2 does (Karras et al. 2020, section 3.1): every ``every`` steps, as its
-own update of D, scaled by ``every`` so its average strength stays ``gamma / 2``.
+own update of D, scaled by ``every`` so its average strength stays ``gamma / 2``, with D's
+Adam learning rate and betas adjusted for the extra updates (``adam_ratio``).
 
 ``--reg r1:gamma=10,every=16`` picks one; names and options are checked like a model's.
 """
@@ -102,6 +103,17 @@ class LazyR1:
         (penalty * (self.gamma / 2) * self.every).backward()
         optimizer.step()
         return {"r1": penalty.detach()}
+
+
+def adam_ratio(value: dict[str, Any] | None) -> float:
+    """What D's Adam settings are raised to (betas) and multiplied by (learning rate) under
+    a lazy regulariser: ``every / (every + 1)``, as StyleGAN2 does, since D then takes
+    ``every + 1`` updates in ``every`` steps and its momentum should span the same number
+    of images as without it. 1 when nothing regularises."""
+    if value is None or float(value["options"].get("gamma", 0.0)) == 0:
+        return 1.0
+    every = int(value["options"]["every"])
+    return every / (every + 1)
 
 
 def build_reg(value: dict[str, Any] | None) -> LazyR1 | None:

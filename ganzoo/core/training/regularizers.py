@@ -110,7 +110,7 @@ def adam_ratio(value: dict[str, Any] | None) -> float:
     a lazy regulariser: ``every / (every + 1)``, as StyleGAN2 does, since D then takes
     ``every + 1`` updates in ``every`` steps and its momentum should span the same number
     of images as without it. 1 when nothing regularises."""
-    if value is None or float(value["options"].get("gamma", 0.0)) == 0:
+    if value is None or float(value["options"]["gamma"]) == 0:
         return 1.0
     every = int(value["options"]["every"])
     return every / (every + 1)

@@ -309,8 +309,8 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
         click.echo(f"run folder: {result.run_dir}")
         click.echo(f"samples:    {result.samples}")
         # The training images' own grid, beside the samples, so the two can be compared.
-        real = os.path.join(os.path.dirname(result.samples), "real.png") if result.samples else ""
-        if real and os.path.isfile(real):
+        real = result.samples.parent / "real.png"
+        if real.is_file():
             click.echo(f"real:       {real}")
         click.echo(f"checkpoint: {result.checkpoint}")
     if result.interrupted:

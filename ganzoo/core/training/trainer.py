@@ -253,7 +253,7 @@ class Trainer:
             with TrainingProgress(self.total, self.step, cfg.log_every, title, quiet) as progress:
                 while self.step < self.total and not self._stopping():
                     ctx.step = self.step
-                    if self.step_noise is not self.noise:
+                    if self.ranks.active:
                         self.step_noise.manual_seed(
                             rng.rank_step_seed(cfg.seed, self.ranks.rank, self.step)
                         )

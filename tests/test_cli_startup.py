@@ -48,6 +48,7 @@ def test_list_filters_and_json(run_cli):
     wildcard = json.loads(run_cli("list", "dc*", "--json").out)
     assert [(e["kind"], e["name"]) for e in wildcard] == [
         ("model", "dcgan"),
+        ("preset", "dcgan-quickstart"),
         ("preset", "dcgan-small-data"),
     ]
     table = run_cli("list", "--kind", "loss")

@@ -30,6 +30,8 @@ DCGAN = dict(
     batch_size=16,
     ema=0.9,
     seed=7,
+    # No preset: its --lr-decay would stretch when a resume raises --steps (as documented).
+    preset="none",
 )
 
 

@@ -109,13 +109,46 @@ def test_a_named_preset_is_used_even_where_it_is_not_the_default(run_cli, tmp_pa
     assert "asked for" in result.err
 
 
+def test_dcgan_on_the_embedded_set_uses_the_quickstart_preset(run_cli, tmp_path: Path) -> None:
+    result = run_cli("train", "dcgan", "--dataset-size", "64", "-b", "8", "--steps", "2",
+                     "-o", "width=8", "--out", tmp_path / "quick")  # fmt: skip
+    assert result.code == 0, result.err
+    assert "preset 'dcgan-quickstart' (the default for dcgan on shapes" in result.err
+    config = train_config(tmp_path / "quick")
+    assert config["preset"] == "dcgan-quickstart"
+    assert config["resolution"] == 32 and config["lr_decay"] == 0.5
+    optimiser = (config["lr_g"], config["lr_d"], config["beta1"], config["beta2"])
+    assert optimiser == (2e-3, 2e-3, 0.0, 0.99)
+    # What the command line gave beat the preset, key by key in the option map.
+    assert (config["batch_size"], config["steps"]) == (8, 2)
+    assert config["model_options"]["width"] in (8, "8")
+    # Another loss brings its own optimiser settings, not the preset's fast Adam.
+    wgan = run_cli("train", "dcgan", "--loss", "wgan-gp", "--dataset-size", "64", "-b", "8",
+                   "--steps", "1", "-o", "width=8", "--out", tmp_path / "wgan")  # fmt: skip
+    assert wgan.code == 0, wgan.err
+    config = train_config(tmp_path / "wgan")
+    assert (config["lr_g"], config["beta1"], config["d_steps"]) == (1e-4, 0.0, 5)
+    assert config["resolution"] == 32  # the preset's, as no loss has a say in it
+
+
+def test_the_quickstart_preset_is_not_the_default_on_a_folder(run_cli, tmp_path) -> None:
+    from PIL import Image
+
+    art = tmp_path / "art"
+    art.mkdir()
+    for i in range(8):
+        Image.new("RGB", (20, 20), (30 * i, 80, 200 - 20 * i)).save(art / f"{i}.png")
+    result = run_cli("train", "dcgan", "--dataset", f"folder:{art}", "-r", "16", "-b", "4",
+                     "--steps", "1", "-o", "width=8", "--out", tmp_path / "run")  # fmt: skip
+    assert result.code == 0, result.err
+    config = train_config(tmp_path / "run")
+    assert config["preset"] is None and "preset" not in result.err
+    assert config["lr_g"] is None and config["beta1"] is None  # left to DCGAN's own
+
+
 def test_the_small_data_preset_is_opt_in_and_trains(run_cli, tmp_path: Path) -> None:
-    # Not the default for dcgan on any data (plain DCGAN leads for the first few thousand
-    # steps); named, it sets the measured recipe, and a flag still wins over it.
-    plain = run_cli("train", "dcgan", "--resolution", "16", "--dataset-size", "64", "-b", "8",
-                    "--steps", "1", "--out", tmp_path / "plain")  # fmt: skip
-    assert plain.code == 0, plain.err
-    assert train_config(tmp_path / "plain")["preset"] is None
+    # Not a default for dcgan (plain DCGAN leads for the first few thousand steps); named, it
+    # sets the measured recipe, and a flag still wins over it.
     named = run_cli("train", "dcgan", "--preset", "dcgan-small-data", "--resolution", "16",
                     "--dataset-size", "64", "--steps", "2", "-o", "width=8", "--out",
                     tmp_path / "small")  # fmt: skip

@@ -206,6 +206,51 @@ def test_each_rank_draws_its_own_augmentations(tmp_path):
 
 
 @pytest.mark.slow
+def test_each_rank_drops_its_own_units(tmp_path):
+    # nn.Dropout draws from torch's global generator, seeded alike on every rank at the start:
+    # its masks must differ between ranks at the same step, and repeat on a rerun.
+    script = tmp_path / "masks.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            import sys
+            import torch
+            from ganzoo.cli import main
+
+            seen = []
+            forward = torch.nn.Dropout.forward
+
+            def recorded(self, x):
+                out = forward(self, x)
+                if self.training:
+                    seen.append(int((out == 0).sum()))
+                return out
+
+            torch.nn.Dropout.forward = recorded
+            try:
+                main(sys.argv[1:])
+            except SystemExit as stop:
+                assert stop.code in (0, None), stop.code
+            out = sys.argv[sys.argv.index("--out") + 1]
+            with open(f"{out}-rank{os.environ['RANK']}.txt", "w") as f:
+                f.write(repr(seen[:6]))
+            """
+        )
+    )
+    args = ["train", "mlp", "--dataset", "ring8", "--dataset-size", "64", "-b", "16",
+            "-o", "hidden=64", "-o", "dropout=0.5", "--steps", "2"]  # fmt: skip
+    lines = []
+    for run in ("a", "b"):
+        done = torchrun(*args, "--out", tmp_path / run, script=str(script))
+        assert done.returncode == 0, done.stderr
+        lines.append([(tmp_path / f"{run}-rank{r}.txt").read_text() for r in (0, 1)])
+    (rank0, rank1), again = lines
+    assert rank0 != rank1 and rank0 != "[]"
+    assert again == [rank0, rank1]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

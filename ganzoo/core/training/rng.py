@@ -26,8 +26,11 @@ def restore(states: dict[str, Tensor], noise: torch.Generator, same_device: bool
         torch.cuda.set_rng_state(states["rng.torch_cuda"], noise.device)
 
 
-def rank_step_seed(seed: int, rank: int, step: int) -> int:
+def rank_step_seed(seed: int, rank: int, step: int, stream: str = "") -> int:
     """The seed of one rank's own draws at one step of a torchrun run: a stream of its own
-    for every ``(seed, rank, step)``, found again from those three alone after a resume."""
-    digest = hashlib.blake2b(f"ganzoo:{seed}:{rank}:{step}".encode(), digest_size=8).digest()
+    for every ``(seed, rank, step)``, found again from those three alone after a resume.
+    ``stream`` names another, unrelated stream for the same three."""
+    tail = f":{stream}" if stream else ""
+    key = f"ganzoo:{seed}:{rank}:{step}{tail}"
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & (2**63 - 1)

@@ -254,9 +254,12 @@ class Trainer:
                 while self.step < self.total and not self._stopping():
                     ctx.step = self.step
                     if self.ranks.active:
-                        self.step_noise.manual_seed(
-                            rng.rank_step_seed(cfg.seed, self.ranks.rank, self.step)
-                        )
+                        rank, step = self.ranks.rank, self.step
+                        self.step_noise.manual_seed(rng.rank_step_seed(cfg.seed, rank, step))
+                        # Layers that draw from torch's global generator (nn.Dropout) get a
+                        # stream per rank too; everything that must agree across ranks
+                        # (latents, data order) has a generator of its own.
+                        torch.manual_seed(rng.rank_step_seed(cfg.seed, rank, step, "global"))
                     if cfg.lr_decay > 0:
                         factor = decay_factor(self.step, self.total, cfg.lr_decay)
                         set_lr_factor(self.optimizers, self.base_lr, factor)

@@ -160,41 +160,30 @@ def test_ranks_out_of_step_are_caught(tmp_path):
     assert "rank 0: 0.0 True" in done.stdout and "rank 1: 0.0 True" in done.stdout
 
 
-@pytest.mark.slow
-def test_each_rank_draws_its_own_augmentations(tmp_path):
-    # Latents come from the shared stream (the global batch, sliced); the draws a step makes
-    # for its own images must differ between ranks, and be the same again on a rerun.
-    script = tmp_path / "draws.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-            import os
-            import sys
-            from ganzoo.plugins.augment import draws
-            from ganzoo.cli import main
+# Run ganzoo under torchrun with ``patch`` applied first (it fills ``seen``); each rank
+# writes its first ``keep`` records to a file of its own (the ranks' prints to one pipe
+# can interleave).
+_RECORDING = """
+import os
+import sys
+from ganzoo.cli import main
 
-            seen = []
-            uniform = draws.Draws.uniform
+seen = []
+{patch}
+try:
+    main(sys.argv[1:])
+except SystemExit as stop:
+    assert stop.code in (0, None), stop.code
+out = sys.argv[sys.argv.index("--out") + 1]
+with open(f"{{out}}-rank{{os.environ['RANK']}}.txt", "w") as f:
+    f.write(repr(seen[:{keep}]))
+"""
 
-            def recorded(self, *shape):
-                out = uniform(self, *shape)
-                seen.append(round(float(out.sum()), 6))
-                return out
 
-            draws.Draws.uniform = recorded
-            try:
-                main(sys.argv[1:])
-            except SystemExit as stop:
-                assert stop.code in (0, None), stop.code
-            # A file per rank: the ranks' prints to one pipe can interleave.
-            out = sys.argv[sys.argv.index("--out") + 1]
-            with open(f"{out}-rank{os.environ['RANK']}.txt", "w") as f:
-                f.write(repr(seen[:4]))
-            """
-        )
-    )
-    args = ["train", "dcgan", "--resolution", "16", "-o", "width=8", "--dataset-size", "64",
-            "-b", "8", "--steps", "2", "--augment", "diffaugment"]  # fmt: skip
+def assert_ranks_differ_and_repeat(tmp_path, patch: str, keep: int, args: list[str]) -> None:
+    """What each rank recorded differs between the ranks, and is the same on a rerun."""
+    script = tmp_path / "record.py"
+    script.write_text(_RECORDING.format(patch=textwrap.dedent(patch), keep=keep))
     lines = []
     for run in ("a", "b"):
         done = torchrun(*args, "--out", tmp_path / run, script=str(script))
@@ -203,51 +192,49 @@ def test_each_rank_draws_its_own_augmentations(tmp_path):
     (rank0, rank1), again = lines
     assert rank0 != rank1 and rank0 != "[]"
     assert again == [rank0, rank1]
+
+
+@pytest.mark.slow
+def test_each_rank_draws_its_own_augmentations(tmp_path):
+    # Latents come from the shared stream (the global batch, sliced); the draws a step makes
+    # for its own images must differ between ranks, and be the same again on a rerun.
+    patch = """
+        from ganzoo.plugins.augment import draws
+
+        uniform = draws.Draws.uniform
+
+        def recorded(self, *shape):
+            out = uniform(self, *shape)
+            seen.append(round(float(out.sum()), 6))
+            return out
+
+        draws.Draws.uniform = recorded
+        """
+    args = ["train", "dcgan", "--resolution", "16", "-o", "width=8", "--dataset-size", "64",
+            "-b", "8", "--steps", "2", "--augment", "diffaugment"]  # fmt: skip
+    assert_ranks_differ_and_repeat(tmp_path, patch, 4, args)
 
 
 @pytest.mark.slow
 def test_each_rank_drops_its_own_units(tmp_path):
     # nn.Dropout draws from torch's global generator, seeded alike on every rank at the start:
     # its masks must differ between ranks at the same step, and repeat on a rerun.
-    script = tmp_path / "masks.py"
-    script.write_text(
-        textwrap.dedent(
-            """
-            import os
-            import sys
-            import torch
-            from ganzoo.cli import main
+    patch = """
+        import torch
 
-            seen = []
-            forward = torch.nn.Dropout.forward
+        forward = torch.nn.Dropout.forward
 
-            def recorded(self, x):
-                out = forward(self, x)
-                if self.training:
-                    seen.append(int((out == 0).sum()))
-                return out
+        def recorded(self, x):
+            out = forward(self, x)
+            if self.training:
+                seen.append(int((out == 0).sum()))
+            return out
 
-            torch.nn.Dropout.forward = recorded
-            try:
-                main(sys.argv[1:])
-            except SystemExit as stop:
-                assert stop.code in (0, None), stop.code
-            out = sys.argv[sys.argv.index("--out") + 1]
-            with open(f"{out}-rank{os.environ['RANK']}.txt", "w") as f:
-                f.write(repr(seen[:6]))
-            """
-        )
-    )
+        torch.nn.Dropout.forward = recorded
+        """
     args = ["train", "mlp", "--dataset", "ring8", "--dataset-size", "64", "-b", "16",
             "-o", "hidden=64", "-o", "dropout=0.5", "--steps", "2"]  # fmt: skip
-    lines = []
-    for run in ("a", "b"):
-        done = torchrun(*args, "--out", tmp_path / run, script=str(script))
-        assert done.returncode == 0, done.stderr
-        lines.append([(tmp_path / f"{run}-rank{r}.txt").read_text() for r in (0, 1)])
-    (rank0, rank1), again = lines
-    assert rank0 != rank1 and rank0 != "[]"
-    assert again == [rank0, rank1]
+    assert_ranks_differ_and_repeat(tmp_path, patch, 6, args)
 
 
 @pytest.mark.slow

@@ -122,6 +122,7 @@ def test_dcgan_on_the_embedded_set_uses_the_quickstart_preset(run_cli, tmp_path:
     # What the command line gave beat the preset, key by key in the option map.
     assert (config["batch_size"], config["steps"]) == (8, 2)
     assert config["model_options"]["width"] in (8, "8")
+    assert config["model_options"]["latent_dim"] in (32, "32")  # the preset's, beside it
     # Another loss brings its own optimiser settings, not the preset's fast Adam.
     wgan = run_cli("train", "dcgan", "--loss", "wgan-gp", "--dataset-size", "64", "-b", "8",
                    "--steps", "1", "-o", "width=8", "--out", tmp_path / "wgan")  # fmt: skip

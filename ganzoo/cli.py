@@ -308,10 +308,8 @@ def train_command(ctx: click.Context, model: str | None, **kw: Any) -> None:
     if result.main:  # the other ranks of a torchrun run leave it to rank 0
         click.echo(f"run folder: {result.run_dir}")
         click.echo(f"samples:    {result.samples}")
-        # The training images' own grid, beside the samples, so the two can be compared.
-        real = result.samples.parent / "real.png"
-        if real.is_file():
-            click.echo(f"real:       {real}")
+        if result.real is not None:  # the training images, to set beside the samples
+            click.echo(f"real:       {result.real}")
         click.echo(f"checkpoint: {result.checkpoint}")
     if result.interrupted:
         if result.main:

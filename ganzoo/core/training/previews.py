@@ -76,11 +76,16 @@ def save_preview(picture: Tensor | list[Tensor], path: Path, kind: str,
     return save_grid(picture, path)
 
 
+def real_grid_path(folder: Path) -> Path:
+    """Where ``save_real_grid`` puts the grid of real images in a run's samples folder."""
+    return folder / "real.png"
+
+
 def save_real_grid(fixed: dict[str, Tensor], kind: str, folder: Path) -> Path | None:
     """``samples/real.png``: the real images a family learns to make (``x``, or the targets
     of a paired set), drawn once, so a person can set the samples beside them at a glance."""
     images = fixed.get("x", fixed.get("target"))
-    path = folder / "real.png"
+    path = real_grid_path(folder)
     if kind != "image" or images is None or path.exists():
         return None
     return save_grid(images[:64], path)

@@ -34,3 +34,11 @@ def rank_step_seed(seed: int, rank: int, step: int, stream: str = "") -> int:
     key = f"ganzoo:{seed}:{rank}:{step}{tail}"
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & (2**63 - 1)
+
+
+def reseed_rank(step_noise: torch.Generator, seed: int, rank: int, step: int) -> None:
+    """At each step of a torchrun run: the rank's own step stream, and torch's global
+    generator (which ``nn.Dropout`` draws from), reseeded apart from every other rank's.
+    What the ranks must agree on (latents, data order) has a generator of its own."""
+    step_noise.manual_seed(rank_step_seed(seed, rank, step))
+    torch.manual_seed(rank_step_seed(seed, rank, step, "global"))

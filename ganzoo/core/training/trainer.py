@@ -33,7 +33,12 @@ from ganzoo.core.training import compiling, rng
 from ganzoo.core.training.curves import save_loss_curves
 from ganzoo.core.training.ema import EMA
 from ganzoo.core.training.optimizers import build_optimizers, decay_factor, set_lr_factor
-from ganzoo.core.training.previews import default_rows, save_preview, save_real_grid
+from ganzoo.core.training.previews import (
+    default_rows,
+    real_grid_path,
+    save_preview,
+    save_real_grid,
+)
 from ganzoo.core.training.regularizers import build_reg
 from ganzoo.core.training.run import RunPlan
 from ganzoo.core.training.state import restore_state, state_tensors
@@ -49,6 +54,7 @@ class TrainResult:
     step: int
     interrupted: bool = False
     main: bool = True  # rank 0 (or the only process): the one that wrote the files
+    real: Path | None = None  # the grid of training images beside the samples, if any
 
 
 class Trainer:
@@ -254,12 +260,7 @@ class Trainer:
                 while self.step < self.total and not self._stopping():
                     ctx.step = self.step
                     if self.ranks.active:
-                        rank, step = self.ranks.rank, self.step
-                        self.step_noise.manual_seed(rng.rank_step_seed(cfg.seed, rank, step))
-                        # Layers that draw from torch's global generator (nn.Dropout) get a
-                        # stream per rank too; everything that must agree across ranks
-                        # (latents, data order) has a generator of its own.
-                        torch.manual_seed(rng.rank_step_seed(cfg.seed, rank, step, "global"))
+                        rng.reseed_rank(self.step_noise, cfg.seed, self.ranks.rank, self.step)
                     if cfg.lr_decay > 0:
                         factor = decay_factor(self.step, self.total, cfg.lr_decay)
                         set_lr_factor(self.optimizers, self.base_lr, factor)
@@ -310,9 +311,10 @@ class Trainer:
         if last_samples is None or last_samples != self.folder.sample_path(self.step):
             last_samples = self.save_samples()
         self.writer.wait()
+        real = real_grid_path(self.folder.samples_dir)
         return TrainResult(
             self.folder.root, last_samples, last_ckpt, self.step, self._stop_requested,
-            self.ranks.main,
+            self.ranks.main, real if real.is_file() else None,
         )  # fmt: skip
 
     def _stopping(self) -> bool:

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/pix2pix_edges.py [--directions BtoA,AtoB] [--resolution 32]
         [--width 16] [--steps 2000] [--batch-size 16] [--train-size 16384] [--test-size 500]
         [--train-seed 0] [--test-seed 1] [--loss non-saturating] [--l1-weight 100]
-        [--ema 0] [--threads 1] [--runs-dir DIR]
+        [--ema 0] [--max-width 512] [--lr 2e-4] [--beta1 0.5] [--beta2 0.999]
+        [--lr-decay 0] [--threads 1] [--runs-dir DIR]
 
 For each direction, trains ``pix2pix`` on ``edges2shapes`` pairs generated with
 ``--train-seed`` (``--direction AtoB``: edge map -> picture; ``BtoA``: picture -> edge map),
@@ -91,7 +92,7 @@ MEAN_OVER = 4096  # training pairs the mean picture is taken over (a prefix of t
 def train(direction: str, args: argparse.Namespace, runs: str) -> tuple[torch.nn.Module, float]:
     """Train pix2pix one way; its generator and the training wall time."""
     res, channels = args.resolution, 3
-    options = {"width": args.width, "l1_weight": args.l1_weight}
+    options = {"width": args.width, "max_width": args.max_width, "l1_weight": args.l1_weight}
     settings = dict(
         dataset="edges2shapes",
         direction=direction,
@@ -103,6 +104,13 @@ def train(direction: str, args: argparse.Namespace, runs: str) -> tuple[torch.nn
         seed=args.train_seed,
         loss=args.loss,
         ema=args.ema,
+        lr_g=args.lr,
+        lr_d=args.lr,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        lr_decay=args.lr_decay,
+        # Every setting is on the command line: no preset fills in the rest.
+        preset="none",
         model_options=options,
         log_every=max(1, args.steps // 10),
         sample_every=args.steps,
@@ -130,6 +138,11 @@ def main() -> None:
     parser.add_argument("--loss", default="non-saturating")
     parser.add_argument("--l1-weight", type=float, default=100.0)
     parser.add_argument("--ema", type=float, default=0.0)
+    parser.add_argument("--max-width", type=int, default=512, help="pix2pix -o max_width")
+    parser.add_argument("--lr", type=float, default=2e-4, help="Adam lr of G and D")
+    parser.add_argument("--beta1", type=float, default=0.5)
+    parser.add_argument("--beta2", type=float, default=0.999)
+    parser.add_argument("--lr-decay", type=float, default=0.0, help="--lr-decay FRACTION")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--runs-dir", default=None, help="keep the run folders here")
     args = parser.parse_args()
@@ -173,8 +186,10 @@ def main() -> None:
         "",
         f"Machine: {machine()}. Wall time {wall / 60:.1f} min (training: {trained}).",
         "",
-        f"pix2pix {res}x{res}, width {args.width}, batch {args.batch_size}, loss {args.loss}, "
-        f"l1_weight {args.l1_weight:g}, ema {args.ema:g}; trained on {args.train_size} pairs "
+        f"pix2pix {res}x{res}, width {args.width}, max_width {args.max_width}, batch "
+        f"{args.batch_size}, loss {args.loss}, l1_weight {args.l1_weight:g}, ema {args.ema:g}, "
+        f"Adam lr {args.lr:g}, betas {args.beta1:g}/{args.beta2:g}, lr decay "
+        f"{args.lr_decay:g}; trained on {args.train_size} pairs "
         f"(seed {args.train_seed}), scored on {args.test_size} held-out pairs "
         f"(seed {args.test_seed}). L1 on the [0, 1] scale; PSNR per image, averaged.",
         "",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything in ./.venv, prove torch + torchvision work, then train DCGAN briefly on the
-# embedded default dataset and print where the samples and checkpoint are.
+# Set up everything in ./.venv, prove torch + torchvision work, then train pix2pix briefly on the
+# embedded sketch -> painting pairs and print where the samples and checkpoint are.
 #   bash scripts/setup.sh              # set up + quick training run
 #   bash scripts/setup.sh --no-train   # set up only (the test script uses this)
 set -euo pipefail
@@ -16,7 +16,8 @@ fi
 .venv/bin/python scripts/check_torch.py
 
 if [ "${1:-}" != "--no-train" ]; then
-  # dcgan on the embedded shapes set takes its preset, dcgan-quickstart: 32 px, batch 16,
-  # 4800 steps of fast Adam, about two minutes on two cores (docs/benchmarks.md, "Quick start").
-  .venv/bin/ganzoo train dcgan --out runs/quickstart-$(date +%Y%m%d-%H%M%S)
+  # pix2pix on its embedded edges2shapes pairs takes its preset, pix2pix-quickstart: 64 px,
+  # batch 16, 1500 steps of fast Adam, about two minutes on two cores; unconditional DCGAN
+  # shows only blobs after that long (docs/benchmarks.md, "Quick start").
+  .venv/bin/ganzoo train pix2pix --out runs/quickstart-$(date +%Y%m%d-%H%M%S)
 fi

@@ -77,7 +77,8 @@ def test_a_data_set_preset_beats_the_data_kind_preset() -> None:
     catalog = Catalog.from_entry_points()
     assert catalog.default_preset("mlp", "grid25", "points").name == "mlp-grid25"
     assert catalog.default_preset("mlp", "ring8", "points").name == "mlp-2d"
-    assert catalog.default_preset("pix2pix", "edges2shapes", "image") is None
+    assert catalog.default_preset("pix2pix", "edges2shapes", "image").name == "pix2pix-quickstart"
+    assert catalog.default_preset("pix2pix", "folder", "image") is None
 
 
 def test_ties_are_broken_by_name_and_other_models_do_not_match() -> None:
@@ -130,6 +131,29 @@ def test_dcgan_on_the_embedded_set_uses_the_quickstart_preset(run_cli, tmp_path:
     config = train_config(tmp_path / "wgan")
     assert (config["lr_g"], config["beta1"], config["d_steps"]) == (1e-4, 0.0, 5)
     assert config["resolution"] == 32  # the preset's, as no loss has a say in it
+
+
+def test_the_quick_start_is_pix2pix_on_its_embedded_pairs(run_cli, tmp_path: Path) -> None:
+    # What scripts/setup.sh runs, with a smaller set, batch and step count.
+    result = run_cli("train", "pix2pix", "--dataset-size", "16", "-b", "4", "--steps", "2",
+                     "--out", tmp_path / "quick")  # fmt: skip
+    assert result.code == 0, result.err
+    assert "preset 'pix2pix-quickstart' (the default for pix2pix on edges2shapes" in result.err
+    config = train_config(tmp_path / "quick")
+    assert config["preset"] == "pix2pix-quickstart" and config["dataset"] == "edges2shapes"
+    assert config["resolution"] == 64 and config["lr_decay"] == 0.5
+    optimiser = (config["lr_g"], config["lr_d"], config["beta1"], config["beta2"])
+    assert optimiser == (2e-3, 2e-3, 0.0, 0.99)
+    assert {k: int(v) for k, v in config["model_options"].items()} == {
+        "width": 16,
+        "max_width": 128,
+    }
+    # It ends by naming the grid of sketch | painting | target and the real grid beside it.
+    samples = tmp_path / "quick" / "samples"
+    lines = dict(line.split(":", 1) for line in result.out.splitlines() if ":" in line)
+    assert Path(lines["samples"].strip()) == samples / "step-0000002.png"
+    assert Path(lines["real"].strip()) == samples / "real.png"
+    assert (samples / "step-0000002.png").is_file() and (samples / "real.png").is_file()
 
 
 def test_the_quickstart_preset_is_not_the_default_on_a_folder(run_cli, tmp_path) -> None:

@@ -3,8 +3,12 @@
     .venv/bin/python benchmarks/pix2pix_edges.py [--directions BtoA,AtoB] [--resolution 32]
         [--width 16] [--steps 2000] [--batch-size 16] [--train-size 16384] [--test-size 500]
         [--train-seed 0] [--test-seed 1] [--loss non-saturating] [--l1-weight 100]
-        [--ema 0] [--max-width 512] [--lr 2e-4] [--beta1 0.5] [--beta2 0.999]
+        [--ema 0] [--max-width 512] [--lr LR] [--beta1 B1] [--beta2 B2]
         [--lr-decay 0] [--threads 1] [--runs-dir DIR]
+
+Unset, ``--lr``/``--beta1``/``--beta2`` leave Adam to the loss (WGAN-GP's own) or to pix2pix
+(the paper's 2e-4, 0.5/0.999); the run never takes a preset, so each row means what its flags
+say.
 
 For each direction, trains ``pix2pix`` on ``edges2shapes`` pairs generated with
 ``--train-seed`` (``--direction AtoB``: edge map -> picture; ``BtoA``: picture -> edge map),
@@ -84,6 +88,10 @@ def translate(generator: torch.nn.Module, sources: torch.Tensor, batch: int = 10
     return quantise(torch.cat(out))
 
 
+def _or_own(value: float | None) -> str:
+    return "default" if value is None else f"{value:g}"
+
+
 TASKS = {"AtoB": "edge map -> picture", "BtoA": "picture -> edge map"}
 TARGETS = {"AtoB": "picture", "BtoA": "edge map"}
 MEAN_OVER = 4096  # training pairs the mean picture is taken over (a prefix of the set)
@@ -104,10 +112,6 @@ def train(direction: str, args: argparse.Namespace, runs: str) -> tuple[torch.nn
         seed=args.train_seed,
         loss=args.loss,
         ema=args.ema,
-        lr_g=args.lr,
-        lr_d=args.lr,
-        beta1=args.beta1,
-        beta2=args.beta2,
         lr_decay=args.lr_decay,
         # Every setting is on the command line: no preset fills in the rest.
         preset="none",
@@ -116,6 +120,9 @@ def train(direction: str, args: argparse.Namespace, runs: str) -> tuple[torch.nn
         sample_every=args.steps,
         ckpt_every=args.steps,
     )
+    # Unset: the loss's own Adam (WGAN-GP's), else pix2pix's (the paper's 2e-4, 0.5/0.999).
+    optimiser = {"lr_g": args.lr, "lr_d": args.lr, "beta1": args.beta1, "beta2": args.beta2}
+    settings.update({k: v for k, v in optimiser.items() if v is not None})
     out = Path(runs) / f"pix2pix-edges2shapes-{direction}-{res}px-seed{args.train_seed}"
     t0 = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):  # the progress lines
@@ -139,9 +146,9 @@ def main() -> None:
     parser.add_argument("--l1-weight", type=float, default=100.0)
     parser.add_argument("--ema", type=float, default=0.0)
     parser.add_argument("--max-width", type=int, default=512, help="pix2pix -o max_width")
-    parser.add_argument("--lr", type=float, default=2e-4, help="Adam lr of G and D")
-    parser.add_argument("--beta1", type=float, default=0.5)
-    parser.add_argument("--beta2", type=float, default=0.999)
+    parser.add_argument("--lr", type=float, default=None, help="Adam lr of G and D")
+    parser.add_argument("--beta1", type=float, default=None)
+    parser.add_argument("--beta2", type=float, default=None)
     parser.add_argument("--lr-decay", type=float, default=0.0, help="--lr-decay FRACTION")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--runs-dir", default=None, help="keep the run folders here")
@@ -188,8 +195,8 @@ def main() -> None:
         "",
         f"pix2pix {res}x{res}, width {args.width}, max_width {args.max_width}, batch "
         f"{args.batch_size}, loss {args.loss}, l1_weight {args.l1_weight:g}, ema {args.ema:g}, "
-        f"Adam lr {args.lr:g}, betas {args.beta1:g}/{args.beta2:g}, lr decay "
-        f"{args.lr_decay:g}; trained on {args.train_size} pairs "
+        f"Adam lr {_or_own(args.lr)}, betas {_or_own(args.beta1)}/{_or_own(args.beta2)}, "
+        f"lr decay {args.lr_decay:g}; trained on {args.train_size} pairs "
         f"(seed {args.train_seed}), scored on {args.test_size} held-out pairs "
         f"(seed {args.test_seed}). L1 on the [0, 1] scale; PSNR per image, averaged.",
         "",

@@ -58,7 +58,9 @@ NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d)
 def _run(model: str, out, options: dict | None = None, **settings):
     base = RUNS[model]
     merged = {**base["model_options"], **(options or {})}
-    run = {**base, "model_options": merged, "seed": 1, "sample_count": 8, **settings}
+    # The families' own settings, not a preset's (pix2pix's on edges2shapes, dcgan's on shapes).
+    run = {**base, "model_options": merged, "seed": 1, "sample_count": 8, "preset": "none"}
+    run.update(settings)
     return start_run(model, {**run, "out": out})
 
 

@@ -33,6 +33,16 @@ PRESET_KEYS: dict[str, tuple[type, ...]] = {
     "resolution": (int,),
 }
 NO_PRESET = "none"
+# The optimiser of the two-minute recipes (dcgan-quickstart, pix2pix-quickstart): ten times
+# DCGAN's learning rate with StyleGAN2's Adam betas, falling to 0 over the second half. A
+# preset spreads it into its settings: {..., **FAST_ADAM, ...}.
+FAST_ADAM: dict[str, float] = {
+    "lr_g": 2e-3,
+    "lr_d": 2e-3,
+    "beta1": 0.0,
+    "beta2": 0.99,
+    "lr_decay": 0.5,
+}
 DATA_KINDS = ("image", "points")
 _SCALARS = (str, int, float, bool)
 

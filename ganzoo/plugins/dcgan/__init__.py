@@ -2,7 +2,7 @@
 
 from ganzoo import hookimpl
 from ganzoo.zoo.descriptors import ModelInfo, Option
-from ganzoo.zoo.presets import PresetInfo
+from ganzoo.zoo.presets import FAST_ADAM, PresetInfo
 
 
 @hookimpl
@@ -68,11 +68,7 @@ _QUICKSTART = {
     "resolution": 32,
     "steps": 4800,
     "batch_size": 16,
-    "lr_g": 2e-3,
-    "lr_d": 2e-3,
-    "beta1": 0.0,
-    "beta2": 0.99,
-    "lr_decay": 0.5,
+    **FAST_ADAM,
     "model_options": {"width": 32, "latent_dim": 32},
 }
 

@@ -8,7 +8,7 @@ target. Only the descriptor lives here (no torch import), so ``ganzoo list`` sta
 from ganzoo import hookimpl
 from ganzoo.zoo.descriptors import ModelInfo, Option
 from ganzoo.zoo.families import OptimizerGroup
-from ganzoo.zoo.presets import PresetInfo
+from ganzoo.zoo.presets import FAST_ADAM, PresetInfo
 
 _PACKAGE = "ganzoo.plugins.pix2pix"
 
@@ -104,11 +104,7 @@ _QUICKSTART = {
     "resolution": 64,
     "steps": 1500,
     "batch_size": 16,
-    "lr_g": 2e-3,
-    "lr_d": 2e-3,
-    "beta1": 0.0,
-    "beta2": 0.99,
-    "lr_decay": 0.5,
+    **FAST_ADAM,
     "model_options": {"width": 16, "max_width": 128},
 }
 

@@ -58,11 +58,11 @@ _SMALL_DATA = {
 }
 
 
-# The embedded shapes set, trained for two CPU minutes (the quick start): 32 px, a narrow
-# network, small batches for more updates, and learning rates ten times DCGAN's with
-# StyleGAN2's Adam betas, falling to 0 over the second half, and a latent of 32 rather than
-# 100. At 4,800 steps this beats the paper's settings by more than they gain from three
-# times the steps (docs/benchmarks.md).
+# The embedded shapes set, trained for two CPU minutes (the quick start until 2026-11-25,
+# when pix2pix-quickstart took over): 32 px, a narrow network, small batches for more
+# updates, the fast Adam (ten times DCGAN's learning rate with StyleGAN2's betas, falling to
+# 0 over the second half), and a latent of 32 rather than 100. At 4,800 steps this beats the
+# paper's settings by more than they gain from three times the steps (docs/benchmarks.md).
 _QUICKSTART = {
     "loss": "non-saturating",  # so that naming another loss brings that loss's own settings
     "resolution": 32,

@@ -88,7 +88,7 @@ def translate(generator: torch.nn.Module, sources: torch.Tensor, batch: int = 10
     return quantise(torch.cat(out))
 
 
-def _or_own(value: float | None) -> str:
+def _or_default(value: float | None) -> str:
     return "default" if value is None else f"{value:g}"
 
 
@@ -195,9 +195,9 @@ def main() -> None:
         "",
         f"pix2pix {res}x{res}, width {args.width}, max_width {args.max_width}, batch "
         f"{args.batch_size}, loss {args.loss}, l1_weight {args.l1_weight:g}, ema {args.ema:g}, "
-        f"Adam lr {_or_own(args.lr)}, betas {_or_own(args.beta1)}/{_or_own(args.beta2)}, "
-        f"lr decay {args.lr_decay:g}; trained on {args.train_size} pairs "
-        f"(seed {args.train_seed}), scored on {args.test_size} held-out pairs "
+        f"Adam lr {_or_default(args.lr)}, betas {_or_default(args.beta1)}/"
+        f"{_or_default(args.beta2)}, lr decay {args.lr_decay:g}; trained on {args.train_size} "
+        f"pairs (seed {args.train_seed}), scored on {args.test_size} held-out pairs "
         f"(seed {args.test_seed}). L1 on the [0, 1] scale; PSNR per image, averaged.",
         "",
         "| task | prediction of the target | L1 (lower is better) | PSNR dB (higher is better) |",
